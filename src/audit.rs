@@ -1,0 +1,345 @@
+//! Integrity checks that report the exact entry at fault. Reads only.
+//!
+//! The audit recomputes every leaf and link from the stored bytes, checks
+//! that seqs are gapless and in place, that recorded times never decrease,
+//! that both indexes match the entries one to one, that the head metadata
+//! matches the last entry, and optionally that the ledger extends a
+//! checkpoint. It streams (memory does not grow with the ledger), never
+//! panics on damaged data, and never reads the clock.
+
+use std::fmt;
+
+use crate::chain::{self, Checkpoint, Hash, Origin};
+use crate::codec::{self, Entry};
+use crate::ledger::{Head, StoredEntry, LAYOUT_VERSION};
+use crate::model::RecordedAt;
+use crate::store::{keys, Store, StoreError};
+
+/// What kind of damage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The ledger's metadata (format, origin, head) is missing or malformed, or a key is foreign.
+    Meta,
+    /// An entry is missing.
+    Gap,
+    /// An entry stands where another should (swapped, duplicated, inserted).
+    Misplaced,
+    /// An entry's bytes do not decode (or break a limit, or are not canonical).
+    Decode,
+    /// An entry's bytes do not hash to its stored leaf.
+    LeafMismatch,
+    /// An entry's stored chain hash is not the link of the previous one and its leaf.
+    LinkMismatch,
+    /// An entry's recorded time is earlier than the previous one's.
+    TimeRegression,
+    /// An index or idempotency key does not match the entries.
+    IndexMismatch,
+    /// The head metadata does not match the entries.
+    HeadMismatch,
+    /// The ledger does not extend the checkpoint given.
+    CheckpointMismatch,
+    /// A line of an export file cannot be read.
+    Unreadable,
+}
+
+impl Kind {
+    /// The kind as printed: `leaf-mismatch`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Meta => "meta",
+            Kind::Gap => "gap",
+            Kind::Misplaced => "misplaced",
+            Kind::Decode => "decode",
+            Kind::LeafMismatch => "leaf-mismatch",
+            Kind::LinkMismatch => "link-mismatch",
+            Kind::TimeRegression => "time-regression",
+            Kind::IndexMismatch => "index-mismatch",
+            Kind::HeadMismatch => "head-mismatch",
+            Kind::CheckpointMismatch => "checkpoint-mismatch",
+            Kind::Unreadable => "unreadable",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The first integrity failure found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The entry at fault, when one is.
+    pub seq: Option<u64>,
+    /// What kind of damage.
+    pub kind: Kind,
+    /// What exactly.
+    pub detail: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.seq {
+            Some(s) => write!(f, "{} at seq {s}: {}", self.kind, self.detail),
+            None => write!(f, "{}: {}", self.kind, self.detail),
+        }
+    }
+}
+
+fn fail(seq: Option<u64>, kind: Kind, detail: impl Into<String>) -> Failure {
+    Failure { seq, kind, detail: detail.into() }
+}
+
+/// The audit's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// No failure.
+    pub ok: bool,
+    /// Entries verified (before the failure, if any).
+    pub entries: u64,
+    /// The checkpoint recomputed over the entries verified.
+    pub head: Checkpoint,
+    /// The first failure.
+    pub failure: Option<Failure>,
+}
+
+/// Checks a chain entry by entry, from the bytes: shared by the ledger
+/// audit, the export audit and import.
+#[derive(Debug)]
+pub struct Verifier {
+    genesis: Hash,
+    prev: Hash,
+    next: u64,
+    last_time: Option<RecordedAt>,
+    checkpoint: Option<Checkpoint>,
+}
+
+impl Verifier {
+    /// Starts at the genesis of `origin`.
+    pub fn new(origin: &Origin, checkpoint: Option<Checkpoint>) -> Verifier {
+        let genesis = chain::genesis(origin);
+        Verifier { genesis, prev: genesis, next: 0, last_time: None, checkpoint }
+    }
+
+    /// Entries verified so far.
+    pub fn count(&self) -> u64 {
+        self.next
+    }
+
+    /// The checkpoint over the entries verified so far.
+    pub fn head(&self) -> Checkpoint {
+        Checkpoint { count: self.next, hash: self.prev }
+    }
+
+    /// Verifies the entry stored under `seq` with these bytes and hashes.
+    pub fn check(&mut self, seq: u64, bytes: &[u8], stored_leaf: &Hash, stored_chain: &Hash) -> Result<Entry, Failure> {
+        if seq > self.next {
+            return Err(fail(Some(self.next), Kind::Gap, format!("entry {} is missing (the next one stored is {seq})", self.next)));
+        }
+        if seq < self.next {
+            return Err(fail(Some(seq), Kind::Misplaced, format!("entry {seq} appears again after entry {}", self.next - 1)));
+        }
+        let leaf = chain::leaf(bytes);
+        if &leaf != stored_leaf {
+            return Err(fail(Some(seq), Kind::LeafMismatch, format!(
+                "the entry's bytes hash to {}, not to its stored leaf {}", short(&leaf), short(stored_leaf)
+            )));
+        }
+        let e = codec::decode_entry(bytes).map_err(|d| fail(Some(seq), Kind::Decode, d.0))?;
+        if e.seq != seq {
+            return Err(fail(Some(seq), Kind::Misplaced, format!("the entry at position {seq} is entry {} (moved, swapped or duplicated)", e.seq)));
+        }
+        let link = chain::link(&self.prev, seq, &leaf);
+        if &link != stored_chain {
+            return Err(fail(Some(seq), Kind::LinkMismatch, format!(
+                "its chain hash should be {} from entry {} but is {}",
+                short(&link),
+                seq.wrapping_sub(1) as i128,
+                short(stored_chain)
+            )));
+        }
+        if self.last_time.is_some_and(|t| e.recorded_at < t) {
+            return Err(fail(Some(seq), Kind::TimeRegression, format!(
+                "recorded at {}, before the previous entry ({})", e.recorded_at, self.last_time.map(|t| t.to_string()).unwrap_or_default()
+            )));
+        }
+        if let Some(cp) = self.checkpoint {
+            if cp.count == seq + 1 && cp.hash != link {
+                return Err(fail(Some(seq), Kind::CheckpointMismatch, format!(
+                    "the chain hash after {} entries is {}, not the checkpoint's {}: history up to the checkpoint was rewritten",
+                    cp.count, chain::hex(&link), chain::hex(&cp.hash)
+                )));
+            }
+        }
+        self.prev = link;
+        self.next = seq + 1;
+        self.last_time = Some(e.recorded_at);
+        Ok(e)
+    }
+
+    /// Final checks against the checkpoint, once every entry is verified.
+    pub fn finish(&self) -> Result<(), Failure> {
+        if let Some(cp) = self.checkpoint {
+            if cp.count > self.next {
+                return Err(fail(None, Kind::CheckpointMismatch, format!(
+                    "the ledger holds {} entries, fewer than the checkpoint's {}: its tail was truncated", self.next, cp.count
+                )));
+            }
+            if cp.count == 0 && cp.hash != self.genesis {
+                return Err(fail(None, Kind::CheckpointMismatch, "the checkpoint's hash is not this ledger's genesis hash"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A hash shortened for messages.
+pub fn short(h: &Hash) -> String {
+    chain::hex(&h[..6])
+}
+
+/// Audits a store: every entry, link, index and the head.
+pub fn audit_store<S: Store + ?Sized>(store: &S, checkpoint: Option<Checkpoint>, progress: &mut dyn FnMut(u64)) -> Result<Report, StoreError> {
+    let mut report = Report { ok: false, entries: 0, head: Checkpoint { count: 0, hash: [0; 32] }, failure: None };
+    let done = |mut r: Report, v: Option<&Verifier>, f: Failure| {
+        if let Some(v) = v {
+            r.entries = v.count();
+            r.head = v.head();
+        }
+        r.failure = Some(f);
+        Ok(r)
+    };
+    // Metadata.
+    let format = store.get(&keys::meta("format"))?;
+    if format.as_deref() != Some(&[LAYOUT_VERSION][..]) {
+        return done(report, None, fail(None, Kind::Meta, format!("the layout version is {format:?}, not [{LAYOUT_VERSION}]")));
+    }
+    let origin: Origin = match store.get(&keys::meta("origin"))?.map(<[u8; 16]>::try_from) {
+        Some(Ok(o)) => o,
+        _ => return done(report, None, fail(None, Kind::Meta, "the origin is missing or not 16 bytes")),
+    };
+    let head = match store.get(&keys::meta("head"))?.as_deref().map(Head::decode) {
+        Some(Some(h)) => h,
+        _ => return done(report, None, fail(None, Kind::Meta, "the head metadata is missing or malformed")),
+    };
+    let mut v = Verifier::new(&origin, checkpoint);
+    report.head = v.head();
+    // Entries, with their index keys.
+    let end = keys::prefix_end(&[keys::ENTRY]);
+    for item in store.scan(&[keys::ENTRY], Some(&end)) {
+        let (k, value) = item?;
+        let Some(seq) = keys::entry_seq(&k) else {
+            return done(report, Some(&v), fail(Some(v.count()), Kind::Misplaced, "a malformed entry key is stored"));
+        };
+        let Some(stored) = StoredEntry::split(&value) else {
+            return done(report, Some(&v), fail(Some(seq), Kind::Decode, "the stored value is too short to hold an entry and its hashes"));
+        };
+        let e = match v.check(seq, stored.bytes, &stored.leaf, &stored.chain) {
+            Ok(e) => e,
+            Err(f) => return done(report, Some(&v), f),
+        };
+        let a = &e.amendment;
+        if store.get(&keys::by_agreement(&a.agreement, seq))?.is_none_or(|v| !v.is_empty()) {
+            return done(report, Some(&v), fail(Some(seq), Kind::IndexMismatch, format!("the index of `{}` does not list this entry", a.agreement)));
+        }
+        let id_seq = store.get(&keys::by_id(&a.agreement, &a.id))?;
+        if id_seq.as_deref() != Some(&seq.to_be_bytes()[..]) {
+            return done(report, Some(&v), fail(Some(seq), Kind::IndexMismatch, format!(
+                "the idempotency key of `{}` / `{}` does not point at this entry", a.agreement, a.id
+            )));
+        }
+        if seq % 4096 == 0 {
+            progress(seq);
+        }
+    }
+    let count = v.count();
+    // The head.
+    if head.count != count || head.chain != v.head().hash {
+        let seq = if head.count > count { Some(count) } else { count.checked_sub(1) };
+        return done(report, Some(&v), fail(seq, Kind::HeadMismatch, format!(
+            "the head metadata says {} entries ending {}, the entries give {} ending {}",
+            head.count, short(&head.chain), count, short(&v.head().hash)
+        )));
+    }
+    // Index keys with no entry behind them.
+    for (prefix, what) in [(keys::BY_AGREEMENT, "index"), (keys::BY_ID, "idempotency")] {
+        let end = keys::prefix_end(&[prefix]);
+        let mut n = 0u64;
+        for item in store.scan(&[prefix], Some(&end)) {
+            let (k, val) = item?;
+            n += 1;
+            if n > count {
+                let seq = stray_seq(prefix, &k, &val);
+                return done(report, Some(&v), fail(seq, Kind::IndexMismatch, format!("a {what} key names no entry: {}", String::from_utf8_lossy(&k[1..]))));
+            }
+            // Checked cheaply: the key must name a real entry of its agreement.
+            if let Some(f) = check_index_key(prefix, &k, &val, count) {
+                return done(report, Some(&v), f);
+            }
+        }
+    }
+    // Nothing else belongs in the key space.
+    for item in store.scan(&[], None) {
+        let (k, _) = item?;
+        match k.first() {
+            Some(&keys::ENTRY) | Some(&keys::BY_AGREEMENT) | Some(&keys::BY_ID) => {}
+            Some(&keys::META) if [keys::meta("format"), keys::meta("origin"), keys::meta("head")].contains(&k) => {}
+            _ => return done(report, Some(&v), fail(None, Kind::Meta, format!("a foreign key is stored: {:?}", String::from_utf8_lossy(&k)))),
+        }
+    }
+    if let Err(f) = v.finish() {
+        return done(report, Some(&v), f);
+    }
+    report.ok = true;
+    report.entries = count;
+    report.head = v.head();
+    Ok(report)
+}
+
+fn stray_seq(prefix: u8, k: &[u8], val: &[u8]) -> Option<u64> {
+    if prefix == keys::BY_AGREEMENT {
+        keys::split_by_agreement(k).map(|(_, s)| s)
+    } else {
+        val.try_into().ok().map(u64::from_be_bytes)
+    }
+}
+
+fn check_index_key(prefix: u8, k: &[u8], val: &[u8], count: u64) -> Option<Failure> {
+    // Each entry's own keys were checked in the main pass, and the counts
+    // agree, so the keys and entries match one to one if every key is well
+    // formed and in range.
+    let parsed = if prefix == keys::BY_AGREEMENT {
+        keys::split_by_agreement(k).filter(|_| val.is_empty()).map(|(a, s)| (a, s))
+    } else {
+        keys::split_by_id(k).zip(<[u8; 8]>::try_from(val).ok()).map(|((a, _), s)| (a, u64::from_be_bytes(s)))
+    };
+    match parsed {
+        None => Some(fail(None, Kind::IndexMismatch, format!("a malformed key is stored: {:?}", String::from_utf8_lossy(k)))),
+        Some((agreement, seq)) if seq >= count => Some(fail(
+            Some(seq),
+            Kind::IndexMismatch,
+            format!("a key of `{agreement}` names entry {seq}, beyond the last"),
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Verifies a stream of entries with their stored hashes (for export files).
+pub fn verify_entries(
+    origin: &Origin,
+    checkpoint: Option<Checkpoint>,
+    entries: impl Iterator<Item = Result<(u64, Vec<u8>, Hash, Hash), Failure>>,
+) -> Report {
+    let mut v = Verifier::new(origin, checkpoint);
+    for item in entries {
+        let r = item.and_then(|(seq, bytes, leaf, link)| v.check(seq, &bytes, &leaf, &link).map(|_| ()));
+        if let Err(f) = r {
+            return Report { ok: false, entries: v.count(), head: v.head(), failure: Some(f) };
+        }
+    }
+    match v.finish() {
+        Ok(()) => Report { ok: true, entries: v.count(), head: v.head(), failure: None },
+        Err(f) => Report { ok: false, entries: v.count(), head: v.head(), failure: Some(f) },
+    }
+}

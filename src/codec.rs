@@ -1,0 +1,96 @@
+//! The only place that knows bincode: versioned, canonical stored records.
+//!
+//! An entry's stored bytes are `FORMAT_VERSION` (one byte) followed by the
+//! bincode encoding of [`Entry`] with [`options`]: fixed-width little-endian
+//! integers, a size limit, trailing bytes rejected. Decoding enforces every
+//! limit (it runs [`Amendment::validate`]) and that the bytes are canonical
+//! (re-encoding gives the same bytes), and never panics.
+//!
+//! ```
+//! use pactum::codec;
+//! assert!(codec::decode_entry(&[1, 2, 3]).is_err());
+//! ```
+
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+
+use crate::limits::ENTRY_BYTES_MAX;
+use crate::model::{Amendment, RecordedAt};
+
+/// The entry format version written today, the first byte of every entry.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// One recorded amendment.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the ledger's chain: 0, 1, 2, … gapless.
+    pub seq: u64,
+    /// When the ledger recorded it (never decreasing along the chain).
+    pub recorded_at: RecordedAt,
+    /// The amendment.
+    pub amendment: Amendment,
+}
+
+/// The one bincode configuration used everywhere.
+pub fn options() -> impl Options + Copy {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .reject_trailing_bytes()
+        .with_limit(ENTRY_BYTES_MAX as u64)
+}
+
+/// Why stored bytes could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(pub String);
+
+/// Encodes any value with [`options`] (used for entries and state digests).
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
+    options().serialize(value).map_err(|e| DecodeError(format!("cannot encode: {e}")))
+}
+
+/// The stored bytes of an entry.
+pub fn encode_entry(entry: &Entry) -> Result<Vec<u8>, DecodeError> {
+    let body = encode(entry)?;
+    if body.len() + 1 > ENTRY_BYTES_MAX {
+        return Err(DecodeError(format!(
+            "entry is {} bytes, over the limit of {ENTRY_BYTES_MAX} bytes",
+            body.len() + 1
+        )));
+    }
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(FORMAT_VERSION);
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes stored entry bytes, checking version, limits, validity and canonical form.
+pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
+    let Some((&version, body)) = bytes.split_first() else {
+        return Err(DecodeError("empty entry".into()));
+    };
+    if version != FORMAT_VERSION {
+        return Err(DecodeError(format!(
+            "entry format version {version} is not known (this pactum reads version {FORMAT_VERSION})"
+        )));
+    }
+    if bytes.len() > ENTRY_BYTES_MAX {
+        return Err(DecodeError(format!("entry is {} bytes, over the limit of {ENTRY_BYTES_MAX}", bytes.len())));
+    }
+    let entry: Entry = options().deserialize(body).map_err(|e| DecodeError(format!("undecodable entry: {e}")))?;
+    entry
+        .amendment
+        .validate()
+        .map_err(|e| DecodeError(format!("stored amendment is invalid: {}", e.message)))?;
+    // Canonical: the same value has one encoding (catches unsorted maps, etc.).
+    if encode(&entry)? != body {
+        return Err(DecodeError("entry bytes are not canonical".into()));
+    }
+    Ok(entry)
+}
+
+/// The canonical bytes of an amendment alone (used to compare for idempotency).
+pub fn amendment_bytes(a: &Amendment) -> Result<Vec<u8>, DecodeError> {
+    encode(a)
+}

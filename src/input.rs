@@ -1,0 +1,444 @@
+//! Amendment files → model: TOML (one per file), JSON (one object per file)
+//! and JSON Lines (one per line; `-` is standard input).
+//!
+//! Unknown fields are refused. Errors name the file, and the line and column
+//! where the parser knows them; errors about a whole change name the change.
+//! Every value is checked as it is parsed (ids, dates, term types), then the
+//! amendment as a whole ([`Amendment::validate`]).
+//!
+//! ```
+//! let a = pactum::input::parse_str("a.toml", r#"
+//! agreement = "acme-supply"
+//! id = "start"
+//! title = "Start"
+//! effective = 2024-01-01
+//! [[change]]
+//! op = "establish"
+//! title = "Acme supply"
+//! parties = [{ id = "acme", name = "Acme" }]
+//! "#).unwrap();
+//! assert_eq!(a[0].id.as_str(), "start");
+//! let err = pactum::input::parse_str("b.json", r#"{"agreement":"x","id":"y","title":"t","efective":"2024-01-01"}"#);
+//! assert!(err.unwrap_err().to_string().contains("unknown field `efective`"));
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Location};
+use crate::limits::*;
+use crate::model::*;
+
+/// An amendment with where it came from.
+#[derive(Clone, Debug)]
+pub struct Sourced {
+    /// The amendment.
+    pub amendment: Amendment,
+    /// Its file (and line, for JSON Lines).
+    pub location: Location,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartyInput {
+    id: PartyId,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeInput {
+    op: String,
+    effective: Option<Date>,
+    clause: Option<ClauseId>,
+    heading: Option<String>,
+    text: Option<String>,
+    terms: Option<BTreeMap<TermName, TermValue>>,
+    set: Option<BTreeMap<TermName, TermValue>>,
+    unset: Option<Vec<TermName>>,
+    until: Option<Date>,
+    until_event: Option<EventId>,
+    event: Option<EventId>,
+    note: Option<String>,
+    amendment: Option<AmendmentId>,
+    reason: Option<String>,
+    title: Option<String>,
+    parties: Option<Vec<PartyInput>>,
+}
+
+/// The operations, with the fields each takes (besides `op` and `effective`).
+const OPS: &[(&str, &[&str])] = &[
+    ("establish", &["title", "parties"]),
+    ("add", &["clause", "text", "heading", "terms", "until", "until_event"]),
+    ("amend", &["clause", "heading", "text", "set", "unset", "until", "until_event"]),
+    ("repeal", &["clause"]),
+    ("occur", &["event", "note"]),
+    ("retract", &["amendment", "reason"]),
+    ("terminate", &["note"]),
+];
+
+impl ChangeInput {
+    fn present(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut f = |name: &'static str, present: bool| {
+            if present {
+                v.push(name);
+            }
+        };
+        f("clause", self.clause.is_some());
+        f("heading", self.heading.is_some());
+        f("text", self.text.is_some());
+        f("terms", self.terms.is_some());
+        f("set", self.set.is_some());
+        f("unset", self.unset.is_some());
+        f("until", self.until.is_some());
+        f("until_event", self.until_event.is_some());
+        f("event", self.event.is_some());
+        f("note", self.note.is_some());
+        f("amendment", self.amendment.is_some());
+        f("reason", self.reason.is_some());
+        f("title", self.title.is_some());
+        f("parties", self.parties.is_some());
+        v
+    }
+}
+
+/// A change, checked for the fields its op takes.
+struct ParsedChange(Change);
+
+fn need<T>(v: Option<T>, op: &str, field: &str) -> Result<T, String> {
+    v.ok_or_else(|| format!("op `{op}` needs the field `{field}`"))
+}
+
+impl TryFrom<ChangeInput> for ParsedChange {
+    type Error = String;
+    fn try_from(c: ChangeInput) -> Result<ParsedChange, String> {
+        let Some((op, allowed)) = OPS.iter().find(|(name, _)| *name == c.op) else {
+            let names: Vec<&str> = OPS.iter().map(|(n, _)| *n).collect();
+            return Err(format!("unknown op `{}`: expected one of {}", c.op, names.join(", ")));
+        };
+        if let Some(extra) = c.present().into_iter().find(|f| !allowed.contains(f)) {
+            return Err(format!("field `{extra}` does not belong to op `{op}` (it takes {})", allowed.join(", ")));
+        }
+        let o = *op;
+        let op = match o {
+            "establish" => Op::Establish {
+                title: need(c.title, o, "title")?,
+                parties: need(c.parties, o, "parties")?.into_iter().map(|p| Party { id: p.id, name: p.name }).collect(),
+            },
+            "add" => Op::Add {
+                clause: need(c.clause, o, "clause")?,
+                heading: c.heading,
+                text: need(c.text, o, "text")?,
+                terms: c.terms.unwrap_or_default(),
+                until: c.until,
+                until_event: c.until_event,
+            },
+            "amend" => {
+                let mut unset = c.unset.unwrap_or_default();
+                unset.sort();
+                Op::Amend {
+                    clause: need(c.clause, o, "clause")?,
+                    heading: c.heading,
+                    text: c.text,
+                    set: c.set.unwrap_or_default(),
+                    unset,
+                    until: c.until,
+                    until_event: c.until_event,
+                }
+            }
+            "repeal" => Op::Repeal { clause: need(c.clause, o, "clause")? },
+            "occur" => Op::Occur { event: need(c.event, o, "event")?, note: c.note },
+            "retract" => Op::Retract { amendment: need(c.amendment, o, "amendment")?, reason: need(c.reason, o, "reason")? },
+            _ => Op::Terminate { note: c.note },
+        };
+        Ok(ParsedChange(Change { effective: c.effective, op }))
+    }
+}
+
+impl<'de> Deserialize<'de> for ParsedChange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ParsedChange, D::Error> {
+        ParsedChange::try_from(ChangeInput::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AmendmentInput {
+    agreement: AgreementId,
+    id: AmendmentId,
+    title: String,
+    effective: Option<Date>,
+    signed: Option<Date>,
+    source: Option<String>,
+    #[serde(alias = "changes")]
+    change: Vec<ParsedChange>,
+}
+
+impl From<AmendmentInput> for Amendment {
+    fn from(a: AmendmentInput) -> Amendment {
+        Amendment {
+            agreement: a.agreement,
+            id: a.id,
+            title: a.title,
+            effective: a.effective,
+            signed: a.signed,
+            source: a.source,
+            changes: a.change.into_iter().map(|c| c.0).collect(),
+        }
+    }
+}
+
+/// The formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One amendment in TOML.
+    Toml,
+    /// One amendment as a JSON object.
+    Json,
+    /// One amendment per line.
+    JsonLines,
+}
+
+impl Format {
+    /// The format a file name says, by extension.
+    pub fn of(path: &Path) -> Option<Format> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Some(Format::Toml),
+            Some("json") => Some(Format::Json),
+            Some("jsonl") => Some(Format::JsonLines),
+            _ => None,
+        }
+    }
+}
+
+fn input_error(file: &str, line: Option<u32>, column: Option<u32>, message: impl Into<String>) -> Error {
+    Error::Input { location: Location { file: file.to_string(), line, column }, message: message.into() }
+}
+
+fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+    let col_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[col_start..]).chars().count() as u32 + 1;
+    (line, column)
+}
+
+/// The line of the n-th (0-based) `[[change]]` header of a TOML text.
+fn toml_change_line(text: &str, n: usize) -> Option<u32> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let t = l.trim_start();
+            t.starts_with("[[change]]") || t.starts_with("[[changes]]")
+        })
+        .nth(n)
+        .map(|(i, _)| i as u32 + 1)
+}
+
+fn finish(file: &str, line: Option<u32>, text_for_toml: Option<&str>, input: AmendmentInput) -> Result<Amendment, Error> {
+    let a: Amendment = input.into();
+    if let Err(inv) = a.validate() {
+        let (line, what) = match inv.change {
+            Some(i) => (
+                text_for_toml.and_then(|t| toml_change_line(t, i)).or(line),
+                format!("amendment `{}`, change {} ({}): ", a.id, i + 1, a.changes[i].op.describe()),
+            ),
+            None => (line, format!("amendment `{}`: ", a.id)),
+        };
+        return Err(input_error(file, line, None, format!("{what}{}", inv.message)));
+    }
+    Ok(a)
+}
+
+/// Parses one TOML amendment.
+pub fn parse_toml(file: &str, text: &str) -> Result<Amendment, Error> {
+    check_size(file, None, text.len())?;
+    if text.trim().is_empty() {
+        return Err(input_error(file, None, None, "the file is empty: an amendment needs `agreement`, `id`, `title`, `effective` and a `[[change]]`"));
+    }
+    let input: AmendmentInput = toml::from_str(text).map_err(|e| {
+        let (line, column) = match e.span() {
+            Some(span) => {
+                let (l, c) = line_col(text, span.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        input_error(file, line, column, e.message().trim_end().to_string())
+    })?;
+    finish(file, None, Some(text), input)
+}
+
+fn json_error(file: &str, line_base: Option<u32>, e: serde_json::Error) -> Error {
+    let msg = e.to_string();
+    let msg = match msg.rsplit_once(" at line ") {
+        Some((m, _)) => m.to_string(),
+        None => msg,
+    };
+    let (line, column) = if e.line() == 0 {
+        (line_base, None)
+    } else {
+        (Some(line_base.map_or(e.line() as u32, |b| b + e.line() as u32 - 1)), Some(e.column() as u32))
+    };
+    input_error(file, line, column, msg)
+}
+
+/// Parses one JSON amendment (`line`: the line it starts on, for JSON Lines).
+pub fn parse_json(file: &str, line: Option<u32>, text: &str) -> Result<Amendment, Error> {
+    check_size(file, line, text.len())?;
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(input_error(file, line, None, "the input is empty: an amendment is one JSON object"));
+    }
+    if !trimmed.starts_with('{') {
+        return Err(input_error(file, line, None, "an amendment is one JSON object `{…}` (for several, use JSON Lines, .jsonl)"));
+    }
+    let input: AmendmentInput = serde_json::from_str(text).map_err(|e| json_error(file, line, e))?;
+    finish(file, line, None, input)
+}
+
+fn check_size(file: &str, line: Option<u32>, len: usize) -> Result<(), Error> {
+    if len > AMENDMENT_BYTES_MAX {
+        return Err(input_error(file, line, None, format!(
+            "the amendment is {len} bytes, over the limit of {AMENDMENT_BYTES_MAX} bytes (AMENDMENT_BYTES_MAX)"
+        )));
+    }
+    Ok(())
+}
+
+fn utf8<'a>(file: &str, line: Option<u32>, bytes: &'a [u8]) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let ok = &bytes[..e.valid_up_to()];
+        // Checked: valid_up_to bytes are UTF-8.
+        let (l, c) = line_col(std::str::from_utf8(ok).unwrap_or(""), ok.len());
+        let l = line.map_or(l, |b| b + l - 1);
+        input_error(file, Some(l), Some(c), "the input is not valid UTF-8")
+    })
+}
+
+/// Parses JSON Lines from a reader: one amendment per non-blank line.
+pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Error> {
+    let mut reader = reader;
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut line_no: u32 = 0;
+    loop {
+        buf.clear();
+        line_no += 1;
+        let n = (&mut reader)
+            .take(AMENDMENT_BYTES_MAX as u64 + 2)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| input_error(file, Some(line_no), None, format!("cannot read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        let complete = buf.last() == Some(&b'\n');
+        if !complete && n > AMENDMENT_BYTES_MAX {
+            return Err(input_error(file, Some(line_no), None, format!(
+                "the line is over the limit of {AMENDMENT_BYTES_MAX} bytes per amendment (AMENDMENT_BYTES_MAX)"
+            )));
+        }
+        let text = utf8(file, Some(line_no), &buf)?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        if out.len() >= AMENDMENTS_PER_APPEND_MAX {
+            return Err(input_error(file, Some(line_no), None, format!(
+                "more than {AMENDMENTS_PER_APPEND_MAX} amendments in one append (AMENDMENTS_PER_APPEND_MAX)"
+            )));
+        }
+        let amendment = parse_json(file, Some(line_no), text)?;
+        out.push(Sourced { amendment, location: Location { file: file.to_string(), line: Some(line_no), column: None } });
+    }
+    Ok(out)
+}
+
+/// Parses text in the format its name says (`.jsonl` may hold many).
+pub fn parse_str(name: &str, text: &str) -> Result<Vec<Amendment>, Error> {
+    let format = Format::of(Path::new(name))
+        .ok_or_else(|| input_error(name, None, None, "unknown format: expected a .toml, .json or .jsonl file"))?;
+    Ok(match format {
+        Format::Toml => vec![parse_toml(name, text)?],
+        Format::Json => vec![parse_json(name, None, text)?],
+        Format::JsonLines => parse_jsonl(name, text.as_bytes())?.into_iter().map(|s| s.amendment).collect(),
+    })
+}
+
+/// Reads one file in the format its extension says.
+pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
+    let name = path.display().to_string();
+    let format = Format::of(path)
+        .ok_or_else(|| input_error(&name, None, None, "unknown format: expected a .toml, .json or .jsonl file (or a folder, or - for standard input)"))?;
+    let file = std::fs::File::open(path).map_err(|e| input_error(&name, None, None, format!("cannot open: {e}")))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if format == Format::JsonLines {
+        if len > INPUT_FILE_BYTES_MAX {
+            return Err(input_error(&name, None, None, format!("the file is {len} bytes, over the limit of {INPUT_FILE_BYTES_MAX} bytes (INPUT_FILE_BYTES_MAX)")));
+        }
+        return parse_jsonl(&name, std::io::BufReader::new(file));
+    }
+    if len > AMENDMENT_BYTES_MAX as u64 {
+        return Err(input_error(&name, None, None, format!(
+            "the file is {len} bytes, over the limit of {AMENDMENT_BYTES_MAX} bytes per amendment (AMENDMENT_BYTES_MAX)"
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(AMENDMENT_BYTES_MAX as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| input_error(&name, None, None, format!("cannot read: {e}")))?;
+    check_size(&name, None, bytes.len())?;
+    let text = utf8(&name, None, &bytes)?;
+    let amendment = match format {
+        Format::Toml => parse_toml(&name, text)?,
+        _ => parse_json(&name, None, text)?,
+    };
+    Ok(vec![Sourced { amendment, location: Location { file: name, line: None, column: None } }])
+}
+
+/// The amendment files of a folder: its `*.toml`, `*.json`, `*.jsonl`, in file-name order.
+pub fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let name = dir.display().to_string();
+    let rd = std::fs::read_dir(dir).map_err(|e| input_error(&name, None, None, format!("cannot read the folder: {e}")))?;
+    let mut files = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| input_error(&name, None, None, format!("cannot read the folder: {e}")))?;
+        let p = e.path();
+        if p.is_file() && Format::of(&p).is_some() {
+            files.push(p);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+/// Reads files and folders given on the command line (`-` is standard input,
+/// as JSON Lines), in order.
+pub fn read_paths(paths: &[PathBuf], stdin: &mut dyn BufRead) -> Result<Vec<Sourced>, Error> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.extend(parse_jsonl("-", &mut *stdin)?);
+        } else if p.is_dir() {
+            let files = folder_files(p)?;
+            if files.is_empty() {
+                return Err(input_error(&p.display().to_string(), None, None, "the folder holds no .toml, .json or .jsonl file"));
+            }
+            for f in files {
+                out.extend(read_file(&f)?);
+            }
+        } else {
+            out.extend(read_file(p)?);
+        }
+        if out.len() > AMENDMENTS_PER_APPEND_MAX {
+            return Err(Error::Usage(format!(
+                "more than {AMENDMENTS_PER_APPEND_MAX} amendments in one append (AMENDMENTS_PER_APPEND_MAX)"
+            )));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,540 @@
+//! The ledger: append (validate the timeline, hash, store) and read.
+//!
+//! `append` takes the time as a parameter and the storage as a [`Store`], so
+//! it is deterministic under test. A batch is validated amendment by amendment
+//! (each against the ledger plus the batch's earlier amendments, so every
+//! prefix of the chain is a valid history), then written as one atomic,
+//! durable commit, or not at all.
+//!
+//! ```
+//! use pactum::{Ledger, store::MemStore, model::RecordedAt};
+//! let ledger = Ledger::create(MemStore::default(), [7; 16]).unwrap();
+//! let amendment = pactum::input::parse_str("x.json", r#"{"agreement":"a","id":"one","title":"Start",
+//!     "effective":"2024-01-01","change":[{"op":"establish","title":"A","parties":[{"id":"p","name":"P"}]}]}"#)
+//!     .unwrap();
+//! let report = ledger.append(&amendment, RecordedAt(0), Default::default()).unwrap();
+//! assert_eq!(report.head.count, 1);
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::chain::{self, Checkpoint, Hash, Origin};
+use crate::codec::{self, Entry};
+use crate::error::{Error, Refusal};
+use crate::model::*;
+use crate::projection::{self, Replay, Step};
+use crate::store::{keys, Store, Write};
+
+/// The layout version of the key space (meta key `format`).
+pub const LAYOUT_VERSION: u8 = 1;
+
+/// The ledger's head: entry count, chain hash after the last entry, its time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Entries recorded.
+    pub count: u64,
+    /// Chain hash after the last entry (genesis when empty).
+    pub chain: Hash,
+    /// Recorded time of the last entry.
+    pub recorded_at: Option<RecordedAt>,
+}
+
+impl Head {
+    /// The checkpoint `N:HASH`.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint { count: self.count, hash: self.chain }
+    }
+
+    /// Stored form: u64_be count ‖ chain ‖ i64_be recorded_at (or 0 bytes when empty).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(48);
+        v.extend_from_slice(&self.count.to_be_bytes());
+        v.extend_from_slice(&self.chain);
+        if let Some(t) = self.recorded_at {
+            v.extend_from_slice(&t.0.to_be_bytes());
+        }
+        v
+    }
+
+    /// Parses the stored form.
+    pub fn decode(b: &[u8]) -> Option<Head> {
+        if b.len() != 40 && b.len() != 48 {
+            return None;
+        }
+        let count = u64::from_be_bytes(b[0..8].try_into().ok()?);
+        let chain: Hash = b[8..40].try_into().ok()?;
+        let recorded_at = if b.len() == 48 { Some(RecordedAt(i64::from_be_bytes(b[40..48].try_into().ok()?))) } else { None };
+        if (count == 0) != recorded_at.is_none() {
+            return None;
+        }
+        Some(Head { count, chain, recorded_at })
+    }
+}
+
+/// A stored entry value: `entry_bytes ‖ leaf (32) ‖ chain (32)`.
+pub struct StoredEntry<'a> {
+    /// The entry's exact bytes.
+    pub bytes: &'a [u8],
+    /// Its stored leaf hash.
+    pub leaf: Hash,
+    /// Its stored chain hash.
+    pub chain: Hash,
+}
+
+impl<'a> StoredEntry<'a> {
+    /// Splits a stored value.
+    pub fn split(value: &'a [u8]) -> Option<StoredEntry<'a>> {
+        let n = value.len().checked_sub(64)?;
+        if n == 0 {
+            return None;
+        }
+        Some(StoredEntry {
+            bytes: &value[..n],
+            leaf: value[n..n + 32].try_into().ok()?,
+            chain: value[n + 32..].try_into().ok()?,
+        })
+    }
+
+    /// Joins the parts into a stored value.
+    pub fn join(bytes: &[u8], leaf: &Hash, chain: &Hash) -> Vec<u8> {
+        let mut v = Vec::with_capacity(bytes.len() + 64);
+        v.extend_from_slice(bytes);
+        v.extend_from_slice(leaf);
+        v.extend_from_slice(chain);
+        v
+    }
+}
+
+/// Options of [`Ledger::append`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AppendOptions {
+    /// Validate only; write nothing.
+    pub dry_run: bool,
+    /// Refuse unless the ledger holds exactly this many entries.
+    pub expect_head: Option<u64>,
+}
+
+/// What happened to one amendment of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Recorded as a new entry.
+    Appended {
+        /// Its seq.
+        seq: u64,
+        /// Chain hash after it.
+        chain: Hash,
+    },
+    /// Already recorded with the same content: nothing written.
+    Existing {
+        /// Seq of the original entry.
+        seq: u64,
+    },
+}
+
+/// The result of an append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendReport {
+    /// One outcome per amendment given, in order.
+    pub outcomes: Vec<Outcome>,
+    /// The head after the append (what it would be, on a dry run).
+    pub head: Checkpoint,
+    /// The recorded time given to new entries.
+    pub recorded_at: RecordedAt,
+}
+
+/// The ledger over a store.
+pub struct Ledger<S: Store> {
+    store: S,
+    origin: Origin,
+    head: Mutex<Head>,
+}
+
+impl<S: Store> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("origin", &chain::hex(&self.origin)).finish()
+    }
+}
+
+fn damaged(seq: Option<u64>, detail: impl Into<String>) -> Error {
+    Error::Damaged { seq, detail: detail.into() }
+}
+
+/// Reads the origin of a store's ledger, or `None` when the store holds none.
+pub fn read_origin<S: Store>(store: &S) -> Result<Option<Origin>, Error> {
+    let Some(format) = store.get(&keys::meta("format"))? else {
+        return Ok(None);
+    };
+    if format != [LAYOUT_VERSION] {
+        return Err(damaged(None, format!(
+            "ledger layout version {format:?} is not known (this pactum reads version {LAYOUT_VERSION})"
+        )));
+    }
+    let origin = store.get(&keys::meta("origin"))?.ok_or_else(|| damaged(None, "the origin is missing"))?;
+    let origin: Origin = origin.try_into().map_err(|_| damaged(None, "the origin is not 16 bytes"))?;
+    Ok(Some(origin))
+}
+
+impl<S: Store> Ledger<S> {
+    /// Creates a new, empty ledger in an empty store, with its origin.
+    pub fn create(store: S, origin: Origin) -> Result<Ledger<S>, Error> {
+        if store.get(&keys::meta("format"))?.is_some() || store.scan(&[], None).next().is_some() {
+            return Err(Error::Usage("the store already holds data; open it instead".into()));
+        }
+        let head = Head { count: 0, chain: chain::genesis(&origin), recorded_at: None };
+        store.commit(vec![
+            Write::Put(keys::meta("format"), vec![LAYOUT_VERSION]),
+            Write::Put(keys::meta("origin"), origin.to_vec()),
+            Write::Put(keys::meta("head"), head.encode()),
+        ])?;
+        Ok(Ledger { store, origin, head: Mutex::new(head) })
+    }
+
+    /// Opens the ledger in a store: checks the layout version, and that the
+    /// head metadata matches the last entry.
+    pub fn open(store: S) -> Result<Ledger<S>, Error> {
+        let origin = read_origin(&store)?.ok_or_else(|| damaged(None, "the store holds no ledger (no format key)"))?;
+        let head_bytes = store.get(&keys::meta("head"))?.ok_or_else(|| damaged(None, "the head is missing"))?;
+        let head = Head::decode(&head_bytes).ok_or_else(|| damaged(None, "the head metadata is malformed"))?;
+        let start = keys::entry(0);
+        let end = keys::prefix_end(&[keys::ENTRY]);
+        match store.last_in(&start, &end)? {
+            None if head.count == 0 => {
+                if head.chain != chain::genesis(&origin) {
+                    return Err(damaged(None, "the head of the empty ledger is not its genesis hash"));
+                }
+            }
+            None => return Err(damaged(None, format!("the head says {} entries, but there are none", head.count))),
+            Some((k, v)) => {
+                let seq = keys::entry_seq(&k).ok_or_else(|| damaged(None, "malformed entry key"))?;
+                let stored = StoredEntry::split(&v).ok_or_else(|| damaged(Some(seq), "entry value too short"))?;
+                if seq + 1 != head.count || stored.chain != head.chain {
+                    return Err(damaged(
+                        Some(seq),
+                        format!("the head ({} entries) does not match the last entry (seq {seq})", head.count),
+                    ));
+                }
+            }
+        }
+        Ok(Ledger { store, origin, head: Mutex::new(head) })
+    }
+
+    /// Opens the ledger in `store`, creating it (with `origin()`) when the store is empty.
+    pub fn open_or_create(store: S, origin: impl FnOnce() -> Origin) -> Result<Ledger<S>, Error> {
+        if read_origin(&store)?.is_some() {
+            Ledger::open(store)
+        } else {
+            Ledger::create(store, origin())
+        }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The ledger's origin.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Head> {
+        self.head.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The head.
+    pub fn head(&self) -> Head {
+        *self.lock()
+    }
+
+    /// Reads and decodes the entry at `seq` (checking its leaf).
+    pub fn entry(&self, seq: u64) -> Result<Option<Entry>, Error> {
+        let Some(v) = self.store.get(&keys::entry(seq))? else { return Ok(None) };
+        decode_stored(seq, &v).map(|(e, _)| Some(e))
+    }
+
+    /// The chain hash stored with the entry at `seq`.
+    pub fn entry_hash(&self, seq: u64) -> Result<Option<Hash>, Error> {
+        let Some(v) = self.store.get(&keys::entry(seq))? else { return Ok(None) };
+        Ok(Some(StoredEntry::split(&v).ok_or_else(|| damaged(Some(seq), "entry value too short"))?.chain))
+    }
+
+    /// Every entry from `from` on, in seq order, with its stored chain hash.
+    pub fn entries(&self, from: u64) -> impl Iterator<Item = Result<(Entry, Hash), Error>> + '_ {
+        let end = keys::prefix_end(&[keys::ENTRY]);
+        self.store.scan(&keys::entry(from), Some(&end)).map(|r| {
+            let (k, v) = r?;
+            let seq = keys::entry_seq(&k).ok_or_else(|| damaged(None, "malformed entry key"))?;
+            decode_stored(seq, &v)
+        })
+    }
+
+    /// The seqs of an agreement's entries, in order.
+    pub fn agreement_seqs(&self, agreement: &AgreementId) -> Result<Vec<u64>, Error> {
+        let prefix = keys::agreement_prefix(agreement);
+        let end = keys::prefix_end(&prefix);
+        self.store
+            .scan(&prefix, Some(&end))
+            .map(|r| {
+                let (k, _) = r?;
+                keys::split_by_agreement(&k).map(|(_, s)| s).ok_or_else(|| damaged(None, "malformed index key"))
+            })
+            .collect()
+    }
+
+    /// An agreement's entries, in seq order.
+    pub fn agreement_entries(&self, agreement: &AgreementId) -> Result<Vec<Entry>, Error> {
+        let mut out = Vec::new();
+        for seq in self.agreement_seqs(agreement)? {
+            let e = self.entry(seq)?.ok_or_else(|| damaged(Some(seq), "the index names a missing entry"))?;
+            if e.amendment.agreement != *agreement {
+                return Err(damaged(Some(seq), format!("the index of `{agreement}` names an entry of another agreement")));
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    /// Every agreement id in the ledger, in order.
+    pub fn agreements(&self) -> Result<Vec<AgreementId>, Error> {
+        let mut out: Vec<AgreementId> = Vec::new();
+        let start = [keys::BY_AGREEMENT];
+        let end = keys::prefix_end(&start);
+        let mut scan = self.store.scan(&start, Some(&end));
+        while let Some(r) = scan.next() {
+            let (k, _) = r?;
+            let (name, _) = keys::split_by_agreement(&k).ok_or_else(|| damaged(None, "malformed index key"))?;
+            let id = AgreementId::new(name).map_err(|e| damaged(None, e))?;
+            // Skip the rest of this agreement's keys.
+            let next = keys::prefix_end(&keys::agreement_prefix(&id));
+            out.push(id);
+            drop(scan);
+            scan = self.store.scan(&next, Some(&end));
+        }
+        Ok(out)
+    }
+
+    /// The seq of the entry recording (agreement, id), if any.
+    pub fn find(&self, agreement: &AgreementId, id: &AmendmentId) -> Result<Option<u64>, Error> {
+        match self.store.get(&keys::by_id(agreement, id))? {
+            None => Ok(None),
+            Some(v) => Ok(Some(u64::from_be_bytes(
+                v.as_slice().try_into().map_err(|_| damaged(None, "malformed idempotency value"))?,
+            ))),
+        }
+    }
+
+    /// Appends a batch of amendments recorded at `now`: validates each against
+    /// its agreement's whole timeline, then records all of them durably, or
+    /// none. Amendments already recorded with the same content are reported,
+    /// not recorded again.
+    pub fn append(&self, amendments: &[Amendment], now: RecordedAt, opts: AppendOptions) -> Result<AppendReport, Error> {
+        let mut head = self.lock();
+        if let Some(expected) = opts.expect_head {
+            if expected != head.count {
+                return Err(Error::HeadMismatch { expected, actual: head.count });
+            }
+        }
+        let recorded_at = head.recorded_at.map_or(now, |last| last.max(now));
+        let mut work: HashMap<AgreementId, Work> = HashMap::new();
+        let mut pending_ids: HashMap<(AgreementId, AmendmentId), (u64, usize)> = HashMap::new();
+        let mut writes: Vec<Write> = Vec::with_capacity(amendments.len() * 3 + 1);
+        let mut outcomes = Vec::with_capacity(amendments.len());
+        let mut next = *head;
+        for (index, a) in amendments.iter().enumerate() {
+            let refuse = |change: Option<(usize, String)>, message: String| {
+                Error::Refused(Refusal { index, agreement: a.agreement.clone(), amendment: a.id.clone(), change, message })
+            };
+            a.validate().map_err(|inv| {
+                refuse(inv.change.map(|i| (i, a.changes[i].op.describe())), inv.message)
+            })?;
+            let bytes = codec::amendment_bytes(a).map_err(|e| refuse(None, e.0))?;
+            if bytes.len() > crate::limits::AMENDMENT_BYTES_MAX {
+                return Err(refuse(None, format!(
+                    "encoded amendment is {} bytes, over the limit of {} bytes",
+                    bytes.len(),
+                    crate::limits::AMENDMENT_BYTES_MAX
+                )));
+            }
+            // Idempotency: the same (agreement, id) recorded before, or earlier in this batch.
+            let key = (a.agreement.clone(), a.id.clone());
+            let earlier = match pending_ids.get(&key) {
+                Some(&(seq, i)) => Some((seq, codec::amendment_bytes(&amendments[i]).map_err(|e| refuse(None, e.0))?)),
+                None => match self.find(&a.agreement, &a.id)? {
+                    Some(seq) => {
+                        let e = self.entry(seq)?.ok_or_else(|| damaged(Some(seq), "the idempotency key names a missing entry"))?;
+                        Some((seq, codec::amendment_bytes(&e.amendment).map_err(|e| damaged(Some(seq), e.0))?))
+                    }
+                    None => None,
+                },
+            };
+            if let Some((seq, original)) = earlier {
+                if original == bytes {
+                    outcomes.push(Outcome::Existing { seq });
+                    continue;
+                }
+                return Err(refuse(None, format!(
+                    "amendment id `{}` is already recorded (seq {seq}) with different content; give the new amendment its own id",
+                    a.id
+                )));
+            }
+            // Timeline validation.
+            let w = match work.entry(a.agreement.clone()) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(Work { entries: self.agreement_entries(&a.agreement)?, tip: None })
+                }
+            };
+            let entry = Entry { seq: next.count, recorded_at, amendment: a.clone() };
+            w.admit(&entry).map_err(|(change, message)| refuse(change, message))?;
+            let entry_bytes = codec::encode_entry(&entry).map_err(|e| refuse(None, e.0))?;
+            // Pair assertion: what we write decodes to what we meant.
+            debug_assert_eq!(codec::decode_entry(&entry_bytes).as_ref(), Ok(&entry));
+            let leaf = chain::leaf(&entry_bytes);
+            let link = chain::link(&next.chain, entry.seq, &leaf);
+            writes.push(Write::Put(keys::entry(entry.seq), StoredEntry::join(&entry_bytes, &leaf, &link)));
+            writes.push(Write::Put(keys::by_agreement(&a.agreement, entry.seq), Vec::new()));
+            writes.push(Write::Put(keys::by_id(&a.agreement, &a.id), entry.seq.to_be_bytes().to_vec()));
+            pending_ids.insert(key, (entry.seq, index));
+            outcomes.push(Outcome::Appended { seq: entry.seq, chain: link });
+            next = Head { count: next.count + 1, chain: link, recorded_at: Some(recorded_at) };
+            w.entries.push(entry);
+        }
+        if !opts.dry_run && next.count != head.count {
+            writes.push(Write::Put(keys::meta("head"), next.encode()));
+            self.store.commit(writes)?;
+            *head = next;
+        }
+        Ok(AppendReport { outcomes, head: next.checkpoint(), recorded_at })
+    }
+
+    /// Writes already-hashed entries as they are (import): each is checked to
+    /// extend the chain before anything is written. All or none.
+    pub fn append_raw(&self, entries: &[(Vec<u8>, Hash)]) -> Result<Checkpoint, Error> {
+        let mut head = self.lock();
+        let mut next = *head;
+        let mut writes = Vec::with_capacity(entries.len() * 3 + 1);
+        let mut ids: BTreeMap<(AgreementId, AmendmentId), u64> = BTreeMap::new();
+        for (bytes, expected) in entries {
+            let e = codec::decode_entry(bytes).map_err(|d| damaged(Some(next.count), d.0))?;
+            if e.seq != next.count {
+                return Err(damaged(Some(next.count), format!("entry carries seq {}", e.seq)));
+            }
+            if next.recorded_at.is_some_and(|t| e.recorded_at < t) {
+                return Err(damaged(Some(e.seq), "recorded time goes backwards"));
+            }
+            let leaf = chain::leaf(bytes);
+            let link = chain::link(&next.chain, e.seq, &leaf);
+            if &link != expected {
+                return Err(damaged(Some(e.seq), "the chain hash does not match (wrong origin, or a changed entry)"));
+            }
+            let key = (e.amendment.agreement.clone(), e.amendment.id.clone());
+            if ids.insert(key, e.seq).is_some() || self.find(&e.amendment.agreement, &e.amendment.id)?.is_some() {
+                return Err(damaged(Some(e.seq), format!("amendment id `{}` is recorded twice", e.amendment.id)));
+            }
+            writes.push(Write::Put(keys::entry(e.seq), StoredEntry::join(bytes, &leaf, &link)));
+            writes.push(Write::Put(keys::by_agreement(&e.amendment.agreement, e.seq), Vec::new()));
+            writes.push(Write::Put(keys::by_id(&e.amendment.agreement, &e.amendment.id), e.seq.to_be_bytes().to_vec()));
+            next = Head { count: e.seq + 1, chain: link, recorded_at: Some(e.recorded_at) };
+        }
+        if next.count != head.count {
+            writes.push(Write::Put(keys::meta("head"), next.encode()));
+            self.store.commit(writes)?;
+            *head = next;
+        }
+        Ok(next.checkpoint())
+    }
+}
+
+/// Splits, checks the leaf of, and decodes a stored entry value.
+pub fn decode_stored(seq: u64, value: &[u8]) -> Result<(Entry, Hash), Error> {
+    let stored = StoredEntry::split(value).ok_or_else(|| damaged(Some(seq), "entry value too short"))?;
+    if chain::leaf(stored.bytes) != stored.leaf {
+        return Err(damaged(Some(seq), "the entry's bytes do not match its leaf hash"));
+    }
+    let e = codec::decode_entry(stored.bytes).map_err(|d| damaged(Some(seq), d.0))?;
+    if e.seq != seq {
+        return Err(damaged(Some(seq), format!("the entry stored at seq {seq} says seq {}", e.seq)));
+    }
+    Ok((e, stored.chain))
+}
+
+/// One agreement's timeline while a batch is validated.
+struct Work {
+    entries: Vec<Entry>,
+    /// The replay of every live change so far, when known.
+    tip: Option<Replay>,
+}
+
+impl Work {
+    /// Judges a new entry against the timeline; on success the entry may be pushed.
+    fn admit(&mut self, new: &Entry) -> Result<(), (Option<(usize, String)>, String)> {
+        let a = &new.amendment;
+        if let Some(target) = a.retracts() {
+            let Some(t) = self.entries.iter().find(|e| &e.amendment.id == target) else {
+                return Err((Some((0, a.changes[0].op.describe())), format!("there is no amendment `{target}` in `{}` to retract", a.agreement)));
+            };
+            if t.amendment.is_retraction() {
+                return Err((Some((0, a.changes[0].op.describe())), format!("`{target}` is itself a retraction; record the amendment again instead")));
+            }
+            if let Some(by) = self.entries.iter().find(|e| e.amendment.retracts() == Some(target)) {
+                return Err((Some((0, a.changes[0].op.describe())), format!("`{target}` is already retracted by `{}`", by.amendment.id)));
+            }
+            self.tip = None;
+            return self.full(new);
+        }
+        // Fast path: nothing earlier than the end of the timeline, so the new
+        // changes simply continue the replay.
+        if let Some(tip) = &mut self.tip {
+            let first = (0..a.changes.len()).filter_map(|i| a.change_date(i)).min();
+            if let (Some(first), Some(last)) = (first, tip.last) {
+                if first >= last.0 {
+                    let live = [new];
+                    let mut scratch = tip.clone();
+                    for s in projection::steps(&live) {
+                        scratch.apply(&s).map_err(|c| describe_conflict(new, &c))?;
+                    }
+                    *tip = scratch;
+                    return Ok(());
+                }
+            }
+        }
+        self.full(new)
+    }
+
+    fn full(&mut self, new: &Entry) -> Result<(), (Option<(usize, String)>, String)> {
+        let live_old = projection::live(&self.entries, projection::KnownAt::All);
+        let retracted = new.amendment.retracts();
+        let mut live: Vec<&Entry> = live_old.into_iter().filter(|e| Some(&e.amendment.id) != retracted).collect();
+        if !new.amendment.is_retraction() {
+            live.push(new);
+        }
+        let steps: Vec<Step<'_>> = projection::steps(&live);
+        match projection::replay(&steps, None) {
+            Ok(r) => {
+                self.tip = Some(r);
+                Ok(())
+            }
+            Err(c) => Err(describe_conflict(new, &c)),
+        }
+    }
+}
+
+fn describe_conflict(new: &Entry, c: &projection::Conflict) -> (Option<(usize, String)>, String) {
+    if c.amendment == new.amendment.id && c.seq == new.seq {
+        (Some((c.change, c.op.clone())), format!("does not apply on {}: {}", c.date, c.reason))
+    } else {
+        let what = if new.amendment.is_retraction() { "retracting it" } else { "it" };
+        (
+            None,
+            format!(
+                "{what} breaks the recorded timeline: change {} ({}) of amendment `{}`, effective {}, would no longer apply: {}",
+                c.change + 1,
+                c.op,
+                c.amendment,
+                c.date,
+                c.reason
+            ),
+        )
+    }
+}

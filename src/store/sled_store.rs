@@ -1,0 +1,138 @@
+//! The default [`Store`]: one sled database, its default tree.
+//!
+//! A commit is one `apply_batch` (sled recovers a batch all or nothing),
+//! then `flush()`, then an fsync of sled's data file: `flush()` alone uses
+//! `sync_file_range` on Linux, which does not make data durable.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::{Pair, Scan, Store, StoreError, Write};
+
+/// A ledger in a sled database at a path.
+pub struct SledStore {
+    db: sled::Db,
+    path: PathBuf,
+    data_file: File,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").field("path", &self.path).finish()
+    }
+}
+
+fn io(path: &Path, what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(format!("{}: {what}: {e}", path.display()))
+}
+
+impl SledStore {
+    /// Whether a ledger exists at `path` (sled's data file is there).
+    pub fn exists(path: &Path) -> bool {
+        path.join("db").is_file()
+    }
+
+    /// Opens (creating it when missing) the sled database at `path`, waiting
+    /// up to `wait` while another process holds it.
+    pub fn open(path: &Path, wait: Duration) -> Result<SledStore, StoreError> {
+        let started = Instant::now();
+        let created = !SledStore::exists(path);
+        loop {
+            let config = sled::Config::new()
+                .path(path)
+                .flush_every_ms(None)
+                .mode(sled::Mode::LowSpace)
+                .cache_capacity(64 * 1024 * 1024);
+            match config.open() {
+                Ok(db) => {
+                    let data_file = File::open(path.join("db")).map_err(|e| io(path, "cannot open sled's data file", e))?;
+                    let store = SledStore { db, path: path.to_path_buf(), data_file };
+                    if created {
+                        // Make the new files' directory entries durable too.
+                        store.sync_dir()?;
+                    }
+                    return Ok(store);
+                }
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    if started.elapsed() >= wait {
+                        return Err(StoreError::Busy { path: path.display().to_string() });
+                    }
+                    thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(io(path, "cannot open the sled database", describe(e))),
+            }
+        }
+    }
+
+    fn sync_dir(&self) -> Result<(), StoreError> {
+        File::open(&self.path)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io(&self.path, "cannot fsync the ledger directory", e))
+    }
+
+    /// The ledger's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn describe(e: sled::Error) -> String {
+    match e {
+        sled::Error::Corruption { at, bt: _ } => match at {
+            Some(at) => format!("sled reports corruption at {at}"),
+            None => "sled reports corruption".to_string(),
+        },
+        sled::Error::Io(e) => format!("I/O error: {e}"),
+        sled::Error::Unsupported(s) => format!("unsupported: {s}"),
+        sled::Error::ReportableBug(s) => format!("sled failed: {s}"),
+        sled::Error::CollectionNotFound(_) => "collection not found".to_string(),
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get(key)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| io(&self.path, "read failed", describe(e)))
+    }
+
+    fn scan(&self, start: &[u8], end: Option<&[u8]>) -> Scan<'_> {
+        let iter = match end {
+            Some(end) => self.db.range(start.to_vec()..end.to_vec()),
+            None => self.db.range(start.to_vec()..),
+        };
+        Box::new(iter.map(move |r| {
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()) as Pair)
+                .map_err(|e| io(&self.path, "read failed", describe(e)))
+        }))
+    }
+
+    fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<Pair>, StoreError> {
+        match self.db.range(start.to_vec()..end.to_vec()).next_back() {
+            None => Ok(None),
+            Some(r) => r
+                .map(|(k, v)| Some((k.to_vec(), v.to_vec())))
+                .map_err(|e| io(&self.path, "read failed", describe(e))),
+        }
+    }
+
+    fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for w in writes {
+            match w {
+                Write::Put(k, v) => batch.insert(k, v),
+                Write::Delete(k) => batch.remove(k),
+            }
+        }
+        self.db.apply_batch(batch).map_err(|e| io(&self.path, "write failed", describe(e)))?;
+        self.db.flush().map_err(|e| io(&self.path, "flush failed", describe(e)))?;
+        self.data_file.sync_data().map_err(|e| io(&self.path, "fsync failed", e))
+    }
+
+    fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
