@@ -88,7 +88,11 @@ impl fmt::Display for Failure {
 }
 
 fn fail(seq: Option<u64>, kind: Kind, detail: impl Into<String>) -> Failure {
-    Failure { seq, kind, detail: detail.into() }
+    Failure {
+        seq,
+        kind,
+        detail: detail.into(),
+    }
 }
 
 /// The audit's answer.
@@ -119,7 +123,13 @@ impl Verifier {
     /// Starts at the genesis of `origin`.
     pub fn new(origin: &Origin, checkpoint: Option<Checkpoint>) -> Verifier {
         let genesis = chain::genesis(origin);
-        Verifier { genesis, prev: genesis, next: 0, last_time: None, checkpoint }
+        Verifier {
+            genesis,
+            prev: genesis,
+            next: 0,
+            last_time: None,
+            checkpoint,
+        }
     }
 
     /// Entries verified so far.
@@ -129,40 +139,83 @@ impl Verifier {
 
     /// The checkpoint over the entries verified so far.
     pub fn head(&self) -> Checkpoint {
-        Checkpoint { count: self.next, hash: self.prev }
+        Checkpoint {
+            count: self.next,
+            hash: self.prev,
+        }
     }
 
     /// Verifies the entry stored under `seq` with these bytes and hashes.
-    pub fn check(&mut self, seq: u64, bytes: &[u8], stored_leaf: &Hash, stored_chain: &Hash) -> Result<Entry, Failure> {
+    pub fn check(
+        &mut self,
+        seq: u64,
+        bytes: &[u8],
+        stored_leaf: &Hash,
+        stored_chain: &Hash,
+    ) -> Result<Entry, Failure> {
         if seq > self.next {
-            return Err(fail(Some(self.next), Kind::Gap, format!("entry {} is missing (the next one stored is {seq})", self.next)));
+            return Err(fail(
+                Some(self.next),
+                Kind::Gap,
+                format!(
+                    "entry {} is missing (the next one stored is {seq})",
+                    self.next
+                ),
+            ));
         }
         if seq < self.next {
-            return Err(fail(Some(seq), Kind::Misplaced, format!("entry {seq} appears again after entry {}", self.next - 1)));
+            return Err(fail(
+                Some(seq),
+                Kind::Misplaced,
+                format!("entry {seq} appears again after entry {}", self.next - 1),
+            ));
         }
         let leaf = chain::leaf(bytes);
         if &leaf != stored_leaf {
-            return Err(fail(Some(seq), Kind::LeafMismatch, format!(
-                "the entry's bytes hash to {}, not to its stored leaf {}", short(&leaf), short(stored_leaf)
-            )));
+            return Err(fail(
+                Some(seq),
+                Kind::LeafMismatch,
+                format!(
+                    "the entry's bytes hash to {}, not to its stored leaf {}",
+                    short(&leaf),
+                    short(stored_leaf)
+                ),
+            ));
         }
         let e = codec::decode_entry(bytes).map_err(|d| fail(Some(seq), Kind::Decode, d.0))?;
         if e.seq != seq {
-            return Err(fail(Some(seq), Kind::Misplaced, format!("the entry at position {seq} is entry {} (moved, swapped or duplicated)", e.seq)));
+            return Err(fail(
+                Some(seq),
+                Kind::Misplaced,
+                format!(
+                    "the entry at position {seq} is entry {} (moved, swapped or duplicated)",
+                    e.seq
+                ),
+            ));
         }
         let link = chain::link(&self.prev, seq, &leaf);
         if &link != stored_chain {
-            return Err(fail(Some(seq), Kind::LinkMismatch, format!(
-                "its chain hash should be {} from entry {} but is {}",
-                short(&link),
-                seq.wrapping_sub(1) as i128,
-                short(stored_chain)
-            )));
+            return Err(fail(
+                Some(seq),
+                Kind::LinkMismatch,
+                format!(
+                    "its chain hash should be {} from entry {} but is {}",
+                    short(&link),
+                    seq.wrapping_sub(1) as i128,
+                    short(stored_chain)
+                ),
+            ));
         }
         if self.last_time.is_some_and(|t| e.recorded_at < t) {
-            return Err(fail(Some(seq), Kind::TimeRegression, format!(
-                "recorded at {}, before the previous entry ({})", e.recorded_at, self.last_time.map(|t| t.to_string()).unwrap_or_default()
-            )));
+            return Err(fail(
+                Some(seq),
+                Kind::TimeRegression,
+                format!(
+                    "recorded at {}, before the previous entry ({})",
+                    e.recorded_at,
+                    self.last_time.map(|t| t.to_string()).unwrap_or_default()
+                ),
+            ));
         }
         if let Some(cp) = self.checkpoint {
             if cp.count == seq + 1 && cp.hash != link {
@@ -187,7 +240,11 @@ impl Verifier {
                 )));
             }
             if cp.count == 0 && cp.hash != self.genesis {
-                return Err(fail(None, Kind::CheckpointMismatch, "the checkpoint's hash is not this ledger's genesis hash"));
+                return Err(fail(
+                    None,
+                    Kind::CheckpointMismatch,
+                    "the checkpoint's hash is not this ledger's genesis hash",
+                ));
             }
         }
         Ok(())
@@ -200,8 +257,20 @@ pub fn short(h: &Hash) -> String {
 }
 
 /// Audits a store: every entry, link, index and the head.
-pub fn audit_store<S: Store + ?Sized>(store: &S, checkpoint: Option<Checkpoint>, progress: &mut dyn FnMut(u64)) -> Result<Report, StoreError> {
-    let mut report = Report { ok: false, entries: 0, head: Checkpoint { count: 0, hash: [0; 32] }, failure: None };
+pub fn audit_store<S: Store + ?Sized>(
+    store: &S,
+    checkpoint: Option<Checkpoint>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, StoreError> {
+    let mut report = Report {
+        ok: false,
+        entries: 0,
+        head: Checkpoint {
+            count: 0,
+            hash: [0; 32],
+        },
+        failure: None,
+    };
     let done = |mut r: Report, v: Option<&Verifier>, f: Failure| {
         if let Some(v) = v {
             r.entries = v.count();
@@ -213,15 +282,39 @@ pub fn audit_store<S: Store + ?Sized>(store: &S, checkpoint: Option<Checkpoint>,
     // Metadata.
     let format = store.get(&keys::meta("format"))?;
     if format.as_deref() != Some(&[LAYOUT_VERSION][..]) {
-        return done(report, None, fail(None, Kind::Meta, format!("the layout version is {format:?}, not [{LAYOUT_VERSION}]")));
+        return done(
+            report,
+            None,
+            fail(
+                None,
+                Kind::Meta,
+                format!("the layout version is {format:?}, not [{LAYOUT_VERSION}]"),
+            ),
+        );
     }
     let origin: Origin = match store.get(&keys::meta("origin"))?.map(<[u8; 16]>::try_from) {
         Some(Ok(o)) => o,
-        _ => return done(report, None, fail(None, Kind::Meta, "the origin is missing or not 16 bytes")),
+        _ => {
+            return done(
+                report,
+                None,
+                fail(None, Kind::Meta, "the origin is missing or not 16 bytes"),
+            )
+        }
     };
     let head = match store.get(&keys::meta("head"))?.as_deref().map(Head::decode) {
         Some(Some(h)) => h,
-        _ => return done(report, None, fail(None, Kind::Meta, "the head metadata is missing or malformed")),
+        _ => {
+            return done(
+                report,
+                None,
+                fail(
+                    None,
+                    Kind::Meta,
+                    "the head metadata is missing or malformed",
+                ),
+            )
+        }
     };
     let mut v = Verifier::new(&origin, checkpoint);
     report.head = v.head();
@@ -230,24 +323,60 @@ pub fn audit_store<S: Store + ?Sized>(store: &S, checkpoint: Option<Checkpoint>,
     for item in store.scan(&[keys::ENTRY], Some(&end)) {
         let (k, value) = item?;
         let Some(seq) = keys::entry_seq(&k) else {
-            return done(report, Some(&v), fail(Some(v.count()), Kind::Misplaced, "a malformed entry key is stored"));
+            return done(
+                report,
+                Some(&v),
+                fail(
+                    Some(v.count()),
+                    Kind::Misplaced,
+                    "a malformed entry key is stored",
+                ),
+            );
         };
         let Some(stored) = StoredEntry::split(&value) else {
-            return done(report, Some(&v), fail(Some(seq), Kind::Decode, "the stored value is too short to hold an entry and its hashes"));
+            return done(
+                report,
+                Some(&v),
+                fail(
+                    Some(seq),
+                    Kind::Decode,
+                    "the stored value is too short to hold an entry and its hashes",
+                ),
+            );
         };
         let e = match v.check(seq, stored.bytes, &stored.leaf, &stored.chain) {
             Ok(e) => e,
             Err(f) => return done(report, Some(&v), f),
         };
         let a = &e.amendment;
-        if store.get(&keys::by_agreement(&a.agreement, seq))?.is_none_or(|v| !v.is_empty()) {
-            return done(report, Some(&v), fail(Some(seq), Kind::IndexMismatch, format!("the index of `{}` does not list this entry", a.agreement)));
+        if store
+            .get(&keys::by_agreement(&a.agreement, seq))?
+            .is_none_or(|v| !v.is_empty())
+        {
+            return done(
+                report,
+                Some(&v),
+                fail(
+                    Some(seq),
+                    Kind::IndexMismatch,
+                    format!("the index of `{}` does not list this entry", a.agreement),
+                ),
+            );
         }
         let id_seq = store.get(&keys::by_id(&a.agreement, &a.id))?;
         if id_seq.as_deref() != Some(&seq.to_be_bytes()[..]) {
-            return done(report, Some(&v), fail(Some(seq), Kind::IndexMismatch, format!(
-                "the idempotency key of `{}` / `{}` does not point at this entry", a.agreement, a.id
-            )));
+            return done(
+                report,
+                Some(&v),
+                fail(
+                    Some(seq),
+                    Kind::IndexMismatch,
+                    format!(
+                        "the idempotency key of `{}` / `{}` does not point at this entry",
+                        a.agreement, a.id
+                    ),
+                ),
+            );
         }
         if seq % 4096 == 0 {
             progress(seq);
@@ -256,11 +385,26 @@ pub fn audit_store<S: Store + ?Sized>(store: &S, checkpoint: Option<Checkpoint>,
     let count = v.count();
     // The head.
     if head.count != count || head.chain != v.head().hash {
-        let seq = if head.count > count { Some(count) } else { count.checked_sub(1) };
-        return done(report, Some(&v), fail(seq, Kind::HeadMismatch, format!(
-            "the head metadata says {} entries ending {}, the entries give {} ending {}",
-            head.count, short(&head.chain), count, short(&v.head().hash)
-        )));
+        let seq = if head.count > count {
+            Some(count)
+        } else {
+            count.checked_sub(1)
+        };
+        return done(
+            report,
+            Some(&v),
+            fail(
+                seq,
+                Kind::HeadMismatch,
+                format!(
+                    "the head metadata says {} entries ending {}, the entries give {} ending {}",
+                    head.count,
+                    short(&head.chain),
+                    count,
+                    short(&v.head().hash)
+                ),
+            ),
+        );
     }
     // Index keys with no entry behind them.
     for (prefix, what) in [(keys::BY_AGREEMENT, "index"), (keys::BY_ID, "idempotency")] {
@@ -271,7 +415,18 @@ pub fn audit_store<S: Store + ?Sized>(store: &S, checkpoint: Option<Checkpoint>,
             n += 1;
             if n > count {
                 let seq = stray_seq(prefix, &k, &val);
-                return done(report, Some(&v), fail(seq, Kind::IndexMismatch, format!("a {what} key names no entry: {}", String::from_utf8_lossy(&k[1..]))));
+                return done(
+                    report,
+                    Some(&v),
+                    fail(
+                        seq,
+                        Kind::IndexMismatch,
+                        format!(
+                            "a {what} key names no entry: {}",
+                            String::from_utf8_lossy(&k[1..])
+                        ),
+                    ),
+                );
             }
             // Checked cheaply: the key must name a real entry of its agreement.
             if let Some(f) = check_index_key(prefix, &k, &val, count) {
@@ -284,8 +439,24 @@ pub fn audit_store<S: Store + ?Sized>(store: &S, checkpoint: Option<Checkpoint>,
         let (k, _) = item?;
         match k.first() {
             Some(&keys::ENTRY) | Some(&keys::BY_AGREEMENT) | Some(&keys::BY_ID) => {}
-            Some(&keys::META) if [keys::meta("format"), keys::meta("origin"), keys::meta("head")].contains(&k) => {}
-            _ => return done(report, Some(&v), fail(None, Kind::Meta, format!("a foreign key is stored: {:?}", String::from_utf8_lossy(&k)))),
+            Some(&keys::META)
+                if [
+                    keys::meta("format"),
+                    keys::meta("origin"),
+                    keys::meta("head"),
+                ]
+                .contains(&k) => {}
+            _ => {
+                return done(
+                    report,
+                    Some(&v),
+                    fail(
+                        None,
+                        Kind::Meta,
+                        format!("a foreign key is stored: {:?}", String::from_utf8_lossy(&k)),
+                    ),
+                )
+            }
         }
     }
     if let Err(f) = v.finish() {
@@ -310,12 +481,23 @@ fn check_index_key(prefix: u8, k: &[u8], val: &[u8], count: u64) -> Option<Failu
     // agree, so the keys and entries match one to one if every key is well
     // formed and in range.
     let parsed = if prefix == keys::BY_AGREEMENT {
-        keys::split_by_agreement(k).filter(|_| val.is_empty()).map(|(a, s)| (a, s))
+        keys::split_by_agreement(k)
+            .filter(|_| val.is_empty())
+            .map(|(a, s)| (a, s))
     } else {
-        keys::split_by_id(k).zip(<[u8; 8]>::try_from(val).ok()).map(|((a, _), s)| (a, u64::from_be_bytes(s)))
+        keys::split_by_id(k)
+            .zip(<[u8; 8]>::try_from(val).ok())
+            .map(|((a, _), s)| (a, u64::from_be_bytes(s)))
     };
     match parsed {
-        None => Some(fail(None, Kind::IndexMismatch, format!("a malformed key is stored: {:?}", String::from_utf8_lossy(k)))),
+        None => Some(fail(
+            None,
+            Kind::IndexMismatch,
+            format!(
+                "a malformed key is stored: {:?}",
+                String::from_utf8_lossy(k)
+            ),
+        )),
         Some((agreement, seq)) if seq >= count => Some(fail(
             Some(seq),
             Kind::IndexMismatch,
@@ -333,13 +515,29 @@ pub fn verify_entries(
 ) -> Report {
     let mut v = Verifier::new(origin, checkpoint);
     for item in entries {
-        let r = item.and_then(|(seq, bytes, leaf, link)| v.check(seq, &bytes, &leaf, &link).map(|_| ()));
+        let r = item
+            .and_then(|(seq, bytes, leaf, link)| v.check(seq, &bytes, &leaf, &link).map(|_| ()));
         if let Err(f) = r {
-            return Report { ok: false, entries: v.count(), head: v.head(), failure: Some(f) };
+            return Report {
+                ok: false,
+                entries: v.count(),
+                head: v.head(),
+                failure: Some(f),
+            };
         }
     }
     match v.finish() {
-        Ok(()) => Report { ok: true, entries: v.count(), head: v.head(), failure: None },
-        Err(f) => Report { ok: false, entries: v.count(), head: v.head(), failure: Some(f) },
+        Ok(()) => Report {
+            ok: true,
+            entries: v.count(),
+            head: v.head(),
+            failure: None,
+        },
+        Err(f) => Report {
+            ok: false,
+            entries: v.count(),
+            head: v.head(),
+            failure: Some(f),
+        },
     }
 }

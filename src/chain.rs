@@ -82,7 +82,10 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
     };
-    s.as_bytes().chunks(2).map(|p| Some(nib(p[0])? << 4 | nib(p[1])?)).collect()
+    s.as_bytes()
+        .chunks(2)
+        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
+        .collect()
 }
 
 /// Parses a 64-digit hex hash.
@@ -108,12 +111,14 @@ impl fmt::Display for Checkpoint {
 impl FromStr for Checkpoint {
     type Err = String;
     fn from_str(s: &str) -> Result<Checkpoint, String> {
-        let (n, h) = s
-            .trim()
-            .split_once(':')
-            .ok_or_else(|| format!("checkpoint `{s}` must be N:HASH (as `pactum head` prints it)"))?;
-        let count = n.parse().map_err(|_| format!("checkpoint count `{n}` is not a number"))?;
-        let hash = parse_hash(h).ok_or_else(|| format!("checkpoint hash `{h}` is not 64 hex digits"))?;
+        let (n, h) = s.trim().split_once(':').ok_or_else(|| {
+            format!("checkpoint `{s}` must be N:HASH (as `pactum head` prints it)")
+        })?;
+        let count = n
+            .parse()
+            .map_err(|_| format!("checkpoint count `{n}` is not a number"))?;
+        let hash =
+            parse_hash(h).ok_or_else(|| format!("checkpoint hash `{h}` is not 64 hex digits"))?;
         Ok(Checkpoint { count, hash })
     }
 }

@@ -47,7 +47,9 @@ pub struct DecodeError(pub String);
 
 /// Encodes any value with [`options`] (used for entries and state digests).
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
-    options().serialize(value).map_err(|e| DecodeError(format!("cannot encode: {e}")))
+    options()
+        .serialize(value)
+        .map_err(|e| DecodeError(format!("cannot encode: {e}")))
 }
 
 /// The stored bytes of an entry.
@@ -76,9 +78,14 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
         )));
     }
     if bytes.len() > ENTRY_BYTES_MAX {
-        return Err(DecodeError(format!("entry is {} bytes, over the limit of {ENTRY_BYTES_MAX}", bytes.len())));
+        return Err(DecodeError(format!(
+            "entry is {} bytes, over the limit of {ENTRY_BYTES_MAX}",
+            bytes.len()
+        )));
     }
-    let entry: Entry = options().deserialize(body).map_err(|e| DecodeError(format!("undecodable entry: {e}")))?;
+    let entry: Entry = options()
+        .deserialize(body)
+        .map_err(|e| DecodeError(format!("undecodable entry: {e}")))?;
     entry
         .amendment
         .validate()

@@ -89,30 +89,69 @@ enum Line {
 
 /// Writes a verified export of the ledger; stops with an error at the first
 /// damaged entry. `progress` is called with the count written.
-pub fn write_export<S: Store>(ledger: &Ledger<S>, out: &mut dyn IoWrite, progress: &mut dyn FnMut(u64)) -> Result<Checkpoint, Error> {
+pub fn write_export<S: Store>(
+    ledger: &Ledger<S>,
+    out: &mut dyn IoWrite,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Checkpoint, Error> {
     let origin = ledger.origin();
     let io = |e: std::io::Error| Error::Usage(format!("cannot write the export: {e}"));
-    let header = Header { pactum_export: EXPORT_VERSION, origin: chain::hex(&origin) };
-    writeln!(out, "{}", serde_json::to_string(&header).map_err(|e| Error::Usage(e.to_string()))?).map_err(io)?;
+    let header = Header {
+        pactum_export: EXPORT_VERSION,
+        origin: chain::hex(&origin),
+    };
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&header).map_err(|e| Error::Usage(e.to_string()))?
+    )
+    .map_err(io)?;
     let mut v = Verifier::new(&origin, None);
     let end = keys::prefix_end(&[keys::ENTRY]);
     for item in ledger.store().scan(&[keys::ENTRY], Some(&end)) {
         let (k, value) = item?;
-        let damaged = |f: Failure| Error::Damaged { seq: f.seq, detail: f.to_string() };
-        let seq = keys::entry_seq(&k).ok_or_else(|| Error::Damaged { seq: None, detail: "malformed entry key".into() })?;
-        let stored = StoredEntry::split(&value).ok_or_else(|| Error::Damaged { seq: Some(seq), detail: "entry value too short".into() })?;
-        let e = v.check(seq, stored.bytes, &stored.leaf, &stored.chain).map_err(damaged)?;
+        let damaged = |f: Failure| Error::Damaged {
+            seq: f.seq,
+            detail: f.to_string(),
+        };
+        let seq = keys::entry_seq(&k).ok_or_else(|| Error::Damaged {
+            seq: None,
+            detail: "malformed entry key".into(),
+        })?;
+        let stored = StoredEntry::split(&value).ok_or_else(|| Error::Damaged {
+            seq: Some(seq),
+            detail: "entry value too short".into(),
+        })?;
+        let e = v
+            .check(seq, stored.bytes, &stored.leaf, &stored.chain)
+            .map_err(damaged)?;
         let line = EntryLine::new(&e, stored.bytes, &stored.leaf, &stored.chain);
-        writeln!(out, "{}", serde_json::to_string(&line).map_err(|e| Error::Usage(e.to_string()))?).map_err(io)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&line).map_err(|e| Error::Usage(e.to_string()))?
+        )
+        .map_err(io)?;
         if seq % 1024 == 0 {
             progress(seq);
         }
     }
     let head = v.head();
     if head != ledger.head().checkpoint() {
-        return Err(Error::Damaged { seq: None, detail: "the head does not match the entries".into() });
+        return Err(Error::Damaged {
+            seq: None,
+            detail: "the head does not match the entries".into(),
+        });
     }
-    writeln!(out, "{}", serde_json::to_string(&Trailer { head: head.to_string() }).map_err(|e| Error::Usage(e.to_string()))?).map_err(io)?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&Trailer {
+            head: head.to_string()
+        })
+        .map_err(|e| Error::Usage(e.to_string()))?
+    )
+    .map_err(io)?;
     out.flush().map_err(io)?;
     Ok(head)
 }
@@ -135,12 +174,22 @@ pub fn verify_export(
     sink: &mut dyn FnMut(&Entry, &[u8], &Hash),
 ) -> Verified {
     let mut lines = reader.split(b'\n');
-    let unreadable = |seq: Option<u64>, detail: String| Failure { seq, kind: Kind::Unreadable, detail };
+    let unreadable = |seq: Option<u64>, detail: String| Failure {
+        seq,
+        kind: Kind::Unreadable,
+        detail,
+    };
     let failed = |v: Option<&Verifier>, f: Failure, origin: Option<Origin>| Verified {
         report: Report {
             ok: false,
             entries: v.map_or(0, |v| v.count()),
-            head: v.map_or(Checkpoint { count: 0, hash: [0; 32] }, |v| v.head()),
+            head: v.map_or(
+                Checkpoint {
+                    count: 0,
+                    hash: [0; 32],
+                },
+                |v| v.head(),
+            ),
             failure: Some(f),
         },
         origin,
@@ -150,10 +199,18 @@ pub fn verify_export(
         _ => None,
     };
     let Some(header) = header.filter(|h| h.pactum_export == EXPORT_VERSION) else {
-        return failed(None, unreadable(None, "line 1 is not a pactum export header".into()), None);
+        return failed(
+            None,
+            unreadable(None, "line 1 is not a pactum export header".into()),
+            None,
+        );
     };
     let Some(origin) = chain::unhex(&header.origin).and_then(|o| Origin::try_from(o).ok()) else {
-        return failed(None, unreadable(None, "the header's origin is not 16 bytes of hex".into()), None);
+        return failed(
+            None,
+            unreadable(None, "the header's origin is not 16 bytes of hex".into()),
+            None,
+        );
     };
     let mut v = Verifier::new(&origin, checkpoint);
     let mut trailer: Option<Trailer> = None;
@@ -163,24 +220,55 @@ pub fn verify_export(
         let next = v.count();
         let line = match line {
             Ok(l) => l,
-            Err(e) => return failed(Some(&v), unreadable(Some(next), format!("line {line_no}: {e}")), Some(origin)),
+            Err(e) => {
+                return failed(
+                    Some(&v),
+                    unreadable(Some(next), format!("line {line_no}: {e}")),
+                    Some(origin),
+                )
+            }
         };
         if line.is_empty() {
             continue;
         }
         if trailer.is_some() {
-            return failed(Some(&v), unreadable(Some(next), format!("line {line_no} follows the trailer")), Some(origin));
+            return failed(
+                Some(&v),
+                unreadable(Some(next), format!("line {line_no} follows the trailer")),
+                Some(origin),
+            );
         }
         if line.len() > max_line {
-            return failed(Some(&v), unreadable(Some(next), format!("line {line_no} is too long")), Some(origin));
+            return failed(
+                Some(&v),
+                unreadable(Some(next), format!("line {line_no} is too long")),
+                Some(origin),
+            );
         }
         match serde_json::from_slice::<Line>(&line) {
-            Err(_) => return failed(Some(&v), unreadable(Some(next), format!("line {line_no} is not an export line")), Some(origin)),
+            Err(_) => {
+                return failed(
+                    Some(&v),
+                    unreadable(Some(next), format!("line {line_no} is not an export line")),
+                    Some(origin),
+                )
+            }
             Ok(Line::Trailer(t)) => trailer = Some(t),
             Ok(Line::Entry(el)) => {
-                let parsed = (chain::unhex(&el.entry), chain::parse_hash(&el.leaf), chain::parse_hash(&el.hash));
+                let parsed = (
+                    chain::unhex(&el.entry),
+                    chain::parse_hash(&el.leaf),
+                    chain::parse_hash(&el.hash),
+                );
                 let (Some(bytes), Some(leaf), Some(hash)) = parsed else {
-                    return failed(Some(&v), unreadable(Some(el.seq), format!("line {line_no}: a hash or the entry is not hex")), Some(origin));
+                    return failed(
+                        Some(&v),
+                        unreadable(
+                            Some(el.seq),
+                            format!("line {line_no}: a hash or the entry is not hex"),
+                        ),
+                        Some(origin),
+                    );
                 };
                 let e = match v.check(el.seq, &bytes, &leaf, &hash) {
                     Ok(e) => e,
@@ -205,34 +293,71 @@ pub fn verify_export(
     let head = v.head();
     match trailer.map(|t| t.head.parse::<Checkpoint>()) {
         None => {
-            return failed(Some(&v), Failure { seq: None, kind: Kind::Unreadable, detail: "the trailer line is missing: the export is truncated".into() }, Some(origin))
+            return failed(
+                Some(&v),
+                Failure {
+                    seq: None,
+                    kind: Kind::Unreadable,
+                    detail: "the trailer line is missing: the export is truncated".into(),
+                },
+                Some(origin),
+            )
         }
-        Some(Err(e)) => return failed(Some(&v), unreadable(None, format!("the trailer: {e}")), Some(origin)),
+        Some(Err(e)) => {
+            return failed(
+                Some(&v),
+                unreadable(None, format!("the trailer: {e}")),
+                Some(origin),
+            )
+        }
         Some(Ok(cp)) if cp != head => {
-            return failed(Some(&v), Failure {
-                seq: None,
-                kind: Kind::HeadMismatch,
-                detail: format!("the trailer says {cp}, the entries give {head}"),
-            }, Some(origin))
+            return failed(
+                Some(&v),
+                Failure {
+                    seq: None,
+                    kind: Kind::HeadMismatch,
+                    detail: format!("the trailer says {cp}, the entries give {head}"),
+                },
+                Some(origin),
+            )
         }
         Some(Ok(_)) => {}
     }
     if let Err(f) = v.finish() {
         return failed(Some(&v), f, Some(origin));
     }
-    Verified { report: Report { ok: true, entries: head.count, head, failure: None }, origin: Some(origin) }
+    Verified {
+        report: Report {
+            ok: true,
+            entries: head.count,
+            head,
+            failure: None,
+        },
+        origin: Some(origin),
+    }
 }
 
 /// Imports a verified export into an empty ledger created with its origin.
 pub fn import<S: Store>(store: S, reader: &mut dyn BufRead) -> Result<(Ledger<S>, Report), Error> {
     if store.scan(&[], None).next().is_some() {
-        return Err(Error::Usage("import needs an empty ledger; this one already holds data".into()));
+        return Err(Error::Usage(
+            "import needs an empty ledger; this one already holds data".into(),
+        ));
     }
     let mut entries: Vec<(Vec<u8>, Hash)> = Vec::new();
-    let verified = verify_export(reader, None, &mut |_, bytes, hash| entries.push((bytes.to_vec(), *hash)));
+    let verified = verify_export(reader, None, &mut |_, bytes, hash| {
+        entries.push((bytes.to_vec(), *hash))
+    });
     let (Some(origin), None) = (verified.origin, &verified.report.failure) else {
-        let f = verified.report.failure.unwrap_or(Failure { seq: None, kind: Kind::Unreadable, detail: "no origin".into() });
-        return Err(Error::Damaged { seq: f.seq, detail: format!("the export is damaged: {f}") });
+        let f = verified.report.failure.unwrap_or(Failure {
+            seq: None,
+            kind: Kind::Unreadable,
+            detail: "no origin".into(),
+        });
+        return Err(Error::Damaged {
+            seq: f.seq,
+            detail: format!("the export is damaged: {f}"),
+        });
     };
     let ledger = Ledger::create(store, origin)?;
     let head = ledger.append_raw(&entries)?;

@@ -72,8 +72,22 @@ struct ChangeInput {
 /// The operations, with the fields each takes (besides `op` and `effective`).
 const OPS: &[(&str, &[&str])] = &[
     ("establish", &["title", "parties"]),
-    ("add", &["clause", "text", "heading", "terms", "until", "until_event"]),
-    ("amend", &["clause", "heading", "text", "set", "unset", "until", "until_event"]),
+    (
+        "add",
+        &["clause", "text", "heading", "terms", "until", "until_event"],
+    ),
+    (
+        "amend",
+        &[
+            "clause",
+            "heading",
+            "text",
+            "set",
+            "unset",
+            "until",
+            "until_event",
+        ],
+    ),
     ("repeal", &["clause"]),
     ("occur", &["event", "note"]),
     ("retract", &["amendment", "reason"]),
@@ -118,16 +132,29 @@ impl TryFrom<ChangeInput> for ParsedChange {
     fn try_from(c: ChangeInput) -> Result<ParsedChange, String> {
         let Some((op, allowed)) = OPS.iter().find(|(name, _)| *name == c.op) else {
             let names: Vec<&str> = OPS.iter().map(|(n, _)| *n).collect();
-            return Err(format!("unknown op `{}`: expected one of {}", c.op, names.join(", ")));
+            return Err(format!(
+                "unknown op `{}`: expected one of {}",
+                c.op,
+                names.join(", ")
+            ));
         };
         if let Some(extra) = c.present().into_iter().find(|f| !allowed.contains(f)) {
-            return Err(format!("field `{extra}` does not belong to op `{op}` (it takes {})", allowed.join(", ")));
+            return Err(format!(
+                "field `{extra}` does not belong to op `{op}` (it takes {})",
+                allowed.join(", ")
+            ));
         }
         let o = *op;
         let op = match o {
             "establish" => Op::Establish {
                 title: need(c.title, o, "title")?,
-                parties: need(c.parties, o, "parties")?.into_iter().map(|p| Party { id: p.id, name: p.name }).collect(),
+                parties: need(c.parties, o, "parties")?
+                    .into_iter()
+                    .map(|p| Party {
+                        id: p.id,
+                        name: p.name,
+                    })
+                    .collect(),
             },
             "add" => Op::Add {
                 clause: need(c.clause, o, "clause")?,
@@ -150,12 +177,23 @@ impl TryFrom<ChangeInput> for ParsedChange {
                     until_event: c.until_event,
                 }
             }
-            "repeal" => Op::Repeal { clause: need(c.clause, o, "clause")? },
-            "occur" => Op::Occur { event: need(c.event, o, "event")?, note: c.note },
-            "retract" => Op::Retract { amendment: need(c.amendment, o, "amendment")?, reason: need(c.reason, o, "reason")? },
+            "repeal" => Op::Repeal {
+                clause: need(c.clause, o, "clause")?,
+            },
+            "occur" => Op::Occur {
+                event: need(c.event, o, "event")?,
+                note: c.note,
+            },
+            "retract" => Op::Retract {
+                amendment: need(c.amendment, o, "amendment")?,
+                reason: need(c.reason, o, "reason")?,
+            },
             _ => Op::Terminate { note: c.note },
         };
-        Ok(ParsedChange(Change { effective: c.effective, op }))
+        Ok(ParsedChange(Change {
+            effective: c.effective,
+            op,
+        }))
     }
 }
 
@@ -215,16 +253,34 @@ impl Format {
     }
 }
 
-fn input_error(file: &str, line: Option<u32>, column: Option<u32>, message: impl Into<String>) -> Error {
-    Error::Input { location: Location { file: file.to_string(), line, column }, message: message.into() }
+fn input_error(
+    file: &str,
+    line: Option<u32>,
+    column: Option<u32>,
+    message: impl Into<String>,
+) -> Error {
+    Error::Input {
+        location: Location {
+            file: file.to_string(),
+            line,
+            column,
+        },
+        message: message.into(),
+    }
 }
 
 fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
-    let col_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[col_start..]).chars().count() as u32 + 1;
+    let col_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[col_start..])
+        .chars()
+        .count() as u32
+        + 1;
     (line, column)
 }
 
@@ -240,17 +296,32 @@ fn toml_change_line(text: &str, n: usize) -> Option<u32> {
         .map(|(i, _)| i as u32 + 1)
 }
 
-fn finish(file: &str, line: Option<u32>, text_for_toml: Option<&str>, input: AmendmentInput) -> Result<Amendment, Error> {
+fn finish(
+    file: &str,
+    line: Option<u32>,
+    text_for_toml: Option<&str>,
+    input: AmendmentInput,
+) -> Result<Amendment, Error> {
     let a: Amendment = input.into();
     if let Err(inv) = a.validate() {
         let (line, what) = match inv.change {
             Some(i) => (
                 text_for_toml.and_then(|t| toml_change_line(t, i)).or(line),
-                format!("amendment `{}`, change {} ({}): ", a.id, i + 1, a.changes[i].op.describe()),
+                format!(
+                    "amendment `{}`, change {} ({}): ",
+                    a.id,
+                    i + 1,
+                    a.changes[i].op.describe()
+                ),
             ),
             None => (line, format!("amendment `{}`: ", a.id)),
         };
-        return Err(input_error(file, line, None, format!("{what}{}", inv.message)));
+        return Err(input_error(
+            file,
+            line,
+            None,
+            format!("{what}{}", inv.message),
+        ));
     }
     Ok(a)
 }
@@ -283,7 +354,10 @@ fn json_error(file: &str, line_base: Option<u32>, e: serde_json::Error) -> Error
     let (line, column) = if e.line() == 0 {
         (line_base, None)
     } else {
-        (Some(line_base.map_or(e.line() as u32, |b| b + e.line() as u32 - 1)), Some(e.column() as u32))
+        (
+            Some(line_base.map_or(e.line() as u32, |b| b + e.line() as u32 - 1)),
+            Some(e.column() as u32),
+        )
     };
     input_error(file, line, column, msg)
 }
@@ -293,12 +367,23 @@ pub fn parse_json(file: &str, line: Option<u32>, text: &str) -> Result<Amendment
     check_size(file, line, text.len())?;
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Err(input_error(file, line, None, "the input is empty: an amendment is one JSON object"));
+        return Err(input_error(
+            file,
+            line,
+            None,
+            "the input is empty: an amendment is one JSON object",
+        ));
     }
     if !trimmed.starts_with('{') {
-        return Err(input_error(file, line, None, "an amendment is one JSON object `{…}` (for several, use JSON Lines, .jsonl)"));
+        return Err(input_error(
+            file,
+            line,
+            None,
+            "an amendment is one JSON object `{…}` (for several, use JSON Lines, .jsonl)",
+        ));
     }
-    let input: AmendmentInput = serde_json::from_str(text).map_err(|e| json_error(file, line, e))?;
+    let input: AmendmentInput =
+        serde_json::from_str(text).map_err(|e| json_error(file, line, e))?;
     finish(file, line, None, input)
 }
 
@@ -353,19 +438,35 @@ pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Err
             )));
         }
         let amendment = parse_json(file, Some(line_no), text)?;
-        out.push(Sourced { amendment, location: Location { file: file.to_string(), line: Some(line_no), column: None } });
+        out.push(Sourced {
+            amendment,
+            location: Location {
+                file: file.to_string(),
+                line: Some(line_no),
+                column: None,
+            },
+        });
     }
     Ok(out)
 }
 
 /// Parses text in the format its name says (`.jsonl` may hold many).
 pub fn parse_str(name: &str, text: &str) -> Result<Vec<Amendment>, Error> {
-    let format = Format::of(Path::new(name))
-        .ok_or_else(|| input_error(name, None, None, "unknown format: expected a .toml, .json or .jsonl file"))?;
+    let format = Format::of(Path::new(name)).ok_or_else(|| {
+        input_error(
+            name,
+            None,
+            None,
+            "unknown format: expected a .toml, .json or .jsonl file",
+        )
+    })?;
     Ok(match format {
         Format::Toml => vec![parse_toml(name, text)?],
         Format::Json => vec![parse_json(name, None, text)?],
-        Format::JsonLines => parse_jsonl(name, text.as_bytes())?.into_iter().map(|s| s.amendment).collect(),
+        Format::JsonLines => parse_jsonl(name, text.as_bytes())?
+            .into_iter()
+            .map(|s| s.amendment)
+            .collect(),
     })
 }
 
@@ -374,7 +475,8 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
     let name = path.display().to_string();
     let format = Format::of(path)
         .ok_or_else(|| input_error(&name, None, None, "unknown format: expected a .toml, .json or .jsonl file (or a folder, or - for standard input)"))?;
-    let file = std::fs::File::open(path).map_err(|e| input_error(&name, None, None, format!("cannot open: {e}")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| input_error(&name, None, None, format!("cannot open: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if format == Format::JsonLines {
         if len > INPUT_FILE_BYTES_MAX {
@@ -397,16 +499,25 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
         Format::Toml => parse_toml(&name, text)?,
         _ => parse_json(&name, None, text)?,
     };
-    Ok(vec![Sourced { amendment, location: Location { file: name, line: None, column: None } }])
+    Ok(vec![Sourced {
+        amendment,
+        location: Location {
+            file: name,
+            line: None,
+            column: None,
+        },
+    }])
 }
 
 /// The amendment files of a folder: its `*.toml`, `*.json`, `*.jsonl`, in file-name order.
 pub fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let name = dir.display().to_string();
-    let rd = std::fs::read_dir(dir).map_err(|e| input_error(&name, None, None, format!("cannot read the folder: {e}")))?;
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| input_error(&name, None, None, format!("cannot read the folder: {e}")))?;
     let mut files = Vec::new();
     for e in rd {
-        let e = e.map_err(|e| input_error(&name, None, None, format!("cannot read the folder: {e}")))?;
+        let e =
+            e.map_err(|e| input_error(&name, None, None, format!("cannot read the folder: {e}")))?;
         let p = e.path();
         if p.is_file() && Format::of(&p).is_some() {
             files.push(p);
@@ -426,7 +537,12 @@ pub fn read_paths(paths: &[PathBuf], stdin: &mut dyn BufRead) -> Result<Vec<Sour
         } else if p.is_dir() {
             let files = folder_files(p)?;
             if files.is_empty() {
-                return Err(input_error(&p.display().to_string(), None, None, "the folder holds no .toml, .json or .jsonl file"));
+                return Err(input_error(
+                    &p.display().to_string(),
+                    None,
+                    None,
+                    "the folder holds no .toml, .json or .jsonl file",
+                ));
             }
             for f in files {
                 out.extend(read_file(&f)?);

@@ -43,7 +43,10 @@ pub struct Head {
 impl Head {
     /// The checkpoint `N:HASH`.
     pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint { count: self.count, hash: self.chain }
+        Checkpoint {
+            count: self.count,
+            hash: self.chain,
+        }
     }
 
     /// Stored form: u64_be count ‖ chain ‖ i64_be recorded_at (or 0 bytes when empty).
@@ -64,11 +67,19 @@ impl Head {
         }
         let count = u64::from_be_bytes(b[0..8].try_into().ok()?);
         let chain: Hash = b[8..40].try_into().ok()?;
-        let recorded_at = if b.len() == 48 { Some(RecordedAt(i64::from_be_bytes(b[40..48].try_into().ok()?))) } else { None };
+        let recorded_at = if b.len() == 48 {
+            Some(RecordedAt(i64::from_be_bytes(b[40..48].try_into().ok()?)))
+        } else {
+            None
+        };
         if (count == 0) != recorded_at.is_none() {
             return None;
         }
-        Some(Head { count, chain, recorded_at })
+        Some(Head {
+            count,
+            chain,
+            recorded_at,
+        })
     }
 }
 
@@ -152,12 +163,17 @@ pub struct Ledger<S: Store> {
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ledger").field("origin", &chain::hex(&self.origin)).finish()
+        f.debug_struct("Ledger")
+            .field("origin", &chain::hex(&self.origin))
+            .finish()
     }
 }
 
 fn damaged(seq: Option<u64>, detail: impl Into<String>) -> Error {
-    Error::Damaged { seq, detail: detail.into() }
+    Error::Damaged {
+        seq,
+        detail: detail.into(),
+    }
 }
 
 /// Reads the origin of a store's ledger, or `None` when the store holds none.
@@ -170,8 +186,12 @@ pub fn read_origin<S: Store>(store: &S) -> Result<Option<Origin>, Error> {
             "ledger layout version {format:?} is not known (this pactum reads version {LAYOUT_VERSION})"
         )));
     }
-    let origin = store.get(&keys::meta("origin"))?.ok_or_else(|| damaged(None, "the origin is missing"))?;
-    let origin: Origin = origin.try_into().map_err(|_| damaged(None, "the origin is not 16 bytes"))?;
+    let origin = store
+        .get(&keys::meta("origin"))?
+        .ok_or_else(|| damaged(None, "the origin is missing"))?;
+    let origin: Origin = origin
+        .try_into()
+        .map_err(|_| damaged(None, "the origin is not 16 bytes"))?;
     Ok(Some(origin))
 }
 
@@ -179,44 +199,75 @@ impl<S: Store> Ledger<S> {
     /// Creates a new, empty ledger in an empty store, with its origin.
     pub fn create(store: S, origin: Origin) -> Result<Ledger<S>, Error> {
         if store.get(&keys::meta("format"))?.is_some() || store.scan(&[], None).next().is_some() {
-            return Err(Error::Usage("the store already holds data; open it instead".into()));
+            return Err(Error::Usage(
+                "the store already holds data; open it instead".into(),
+            ));
         }
-        let head = Head { count: 0, chain: chain::genesis(&origin), recorded_at: None };
+        let head = Head {
+            count: 0,
+            chain: chain::genesis(&origin),
+            recorded_at: None,
+        };
         store.commit(vec![
             Write::Put(keys::meta("format"), vec![LAYOUT_VERSION]),
             Write::Put(keys::meta("origin"), origin.to_vec()),
             Write::Put(keys::meta("head"), head.encode()),
         ])?;
-        Ok(Ledger { store, origin, head: Mutex::new(head) })
+        Ok(Ledger {
+            store,
+            origin,
+            head: Mutex::new(head),
+        })
     }
 
     /// Opens the ledger in a store: checks the layout version, and that the
     /// head metadata matches the last entry.
     pub fn open(store: S) -> Result<Ledger<S>, Error> {
-        let origin = read_origin(&store)?.ok_or_else(|| damaged(None, "the store holds no ledger (no format key)"))?;
-        let head_bytes = store.get(&keys::meta("head"))?.ok_or_else(|| damaged(None, "the head is missing"))?;
-        let head = Head::decode(&head_bytes).ok_or_else(|| damaged(None, "the head metadata is malformed"))?;
+        let origin = read_origin(&store)?
+            .ok_or_else(|| damaged(None, "the store holds no ledger (no format key)"))?;
+        let head_bytes = store
+            .get(&keys::meta("head"))?
+            .ok_or_else(|| damaged(None, "the head is missing"))?;
+        let head = Head::decode(&head_bytes)
+            .ok_or_else(|| damaged(None, "the head metadata is malformed"))?;
         let start = keys::entry(0);
         let end = keys::prefix_end(&[keys::ENTRY]);
         match store.last_in(&start, &end)? {
             None if head.count == 0 => {
                 if head.chain != chain::genesis(&origin) {
-                    return Err(damaged(None, "the head of the empty ledger is not its genesis hash"));
+                    return Err(damaged(
+                        None,
+                        "the head of the empty ledger is not its genesis hash",
+                    ));
                 }
             }
-            None => return Err(damaged(None, format!("the head says {} entries, but there are none", head.count))),
+            None => {
+                return Err(damaged(
+                    None,
+                    format!("the head says {} entries, but there are none", head.count),
+                ))
+            }
             Some((k, v)) => {
-                let seq = keys::entry_seq(&k).ok_or_else(|| damaged(None, "malformed entry key"))?;
-                let stored = StoredEntry::split(&v).ok_or_else(|| damaged(Some(seq), "entry value too short"))?;
+                let seq =
+                    keys::entry_seq(&k).ok_or_else(|| damaged(None, "malformed entry key"))?;
+                let stored = StoredEntry::split(&v)
+                    .ok_or_else(|| damaged(Some(seq), "entry value too short"))?;
                 if seq + 1 != head.count || stored.chain != head.chain {
                     return Err(damaged(
                         Some(seq),
-                        format!("the head ({} entries) does not match the last entry (seq {seq})", head.count),
+                        format!(
+                            "the head ({} entries) does not match the last entry (seq {seq})",
+                            head.count
+                        ),
                     ));
                 }
             }
         }
-        Ok(Ledger { store, origin, head: Mutex::new(head) })
+        Ok(Ledger {
+            store,
+            origin,
+            head: Mutex::new(head),
+        })
     }
 
     /// Opens the ledger in `store`, creating it (with `origin()`) when the store is empty.
@@ -249,14 +300,22 @@ impl<S: Store> Ledger<S> {
 
     /// Reads and decodes the entry at `seq` (checking its leaf).
     pub fn entry(&self, seq: u64) -> Result<Option<Entry>, Error> {
-        let Some(v) = self.store.get(&keys::entry(seq))? else { return Ok(None) };
+        let Some(v) = self.store.get(&keys::entry(seq))? else {
+            return Ok(None);
+        };
         decode_stored(seq, &v).map(|(e, _)| Some(e))
     }
 
     /// The chain hash stored with the entry at `seq`.
     pub fn entry_hash(&self, seq: u64) -> Result<Option<Hash>, Error> {
-        let Some(v) = self.store.get(&keys::entry(seq))? else { return Ok(None) };
-        Ok(Some(StoredEntry::split(&v).ok_or_else(|| damaged(Some(seq), "entry value too short"))?.chain))
+        let Some(v) = self.store.get(&keys::entry(seq))? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            StoredEntry::split(&v)
+                .ok_or_else(|| damaged(Some(seq), "entry value too short"))?
+                .chain,
+        ))
     }
 
     /// Every entry from `from` on, in seq order, with its stored chain hash.
@@ -277,7 +336,9 @@ impl<S: Store> Ledger<S> {
             .scan(&prefix, Some(&end))
             .map(|r| {
                 let (k, _) = r?;
-                keys::split_by_agreement(&k).map(|(_, s)| s).ok_or_else(|| damaged(None, "malformed index key"))
+                keys::split_by_agreement(&k)
+                    .map(|(_, s)| s)
+                    .ok_or_else(|| damaged(None, "malformed index key"))
             })
             .collect()
     }
@@ -286,9 +347,14 @@ impl<S: Store> Ledger<S> {
     pub fn agreement_entries(&self, agreement: &AgreementId) -> Result<Vec<Entry>, Error> {
         let mut out = Vec::new();
         for seq in self.agreement_seqs(agreement)? {
-            let e = self.entry(seq)?.ok_or_else(|| damaged(Some(seq), "the index names a missing entry"))?;
+            let e = self
+                .entry(seq)?
+                .ok_or_else(|| damaged(Some(seq), "the index names a missing entry"))?;
             if e.amendment.agreement != *agreement {
-                return Err(damaged(Some(seq), format!("the index of `{agreement}` names an entry of another agreement")));
+                return Err(damaged(
+                    Some(seq),
+                    format!("the index of `{agreement}` names an entry of another agreement"),
+                ));
             }
             out.push(e);
         }
@@ -303,7 +369,8 @@ impl<S: Store> Ledger<S> {
         let mut scan = self.store.scan(&start, Some(&end));
         while let Some(r) = scan.next() {
             let (k, _) = r?;
-            let (name, _) = keys::split_by_agreement(&k).ok_or_else(|| damaged(None, "malformed index key"))?;
+            let (name, _) =
+                keys::split_by_agreement(&k).ok_or_else(|| damaged(None, "malformed index key"))?;
             let id = AgreementId::new(name).map_err(|e| damaged(None, e))?;
             // Skip the rest of this agreement's keys.
             let next = keys::prefix_end(&keys::agreement_prefix(&id));
@@ -318,9 +385,11 @@ impl<S: Store> Ledger<S> {
     pub fn find(&self, agreement: &AgreementId, id: &AmendmentId) -> Result<Option<u64>, Error> {
         match self.store.get(&keys::by_id(agreement, id))? {
             None => Ok(None),
-            Some(v) => Ok(Some(u64::from_be_bytes(
-                v.as_slice().try_into().map_err(|_| damaged(None, "malformed idempotency value"))?,
-            ))),
+            Some(v) => {
+                Ok(Some(u64::from_be_bytes(v.as_slice().try_into().map_err(
+                    |_| damaged(None, "malformed idempotency value"),
+                )?)))
+            }
         }
     }
 
@@ -328,11 +397,19 @@ impl<S: Store> Ledger<S> {
     /// its agreement's whole timeline, then records all of them durably, or
     /// none. Amendments already recorded with the same content are reported,
     /// not recorded again.
-    pub fn append(&self, amendments: &[Amendment], now: RecordedAt, opts: AppendOptions) -> Result<AppendReport, Error> {
+    pub fn append(
+        &self,
+        amendments: &[Amendment],
+        now: RecordedAt,
+        opts: AppendOptions,
+    ) -> Result<AppendReport, Error> {
         let mut head = self.lock();
         if let Some(expected) = opts.expect_head {
             if expected != head.count {
-                return Err(Error::HeadMismatch { expected, actual: head.count });
+                return Err(Error::HeadMismatch {
+                    expected,
+                    actual: head.count,
+                });
             }
         }
         let recorded_at = head.recorded_at.map_or(now, |last| last.max(now));
@@ -343,27 +420,48 @@ impl<S: Store> Ledger<S> {
         let mut next = *head;
         for (index, a) in amendments.iter().enumerate() {
             let refuse = |change: Option<(usize, String)>, message: String| {
-                Error::Refused(Refusal { index, agreement: a.agreement.clone(), amendment: a.id.clone(), change, message })
+                Error::Refused(Refusal {
+                    index,
+                    agreement: a.agreement.clone(),
+                    amendment: a.id.clone(),
+                    change,
+                    message,
+                })
             };
             a.validate().map_err(|inv| {
-                refuse(inv.change.map(|i| (i, a.changes[i].op.describe())), inv.message)
+                refuse(
+                    inv.change.map(|i| (i, a.changes[i].op.describe())),
+                    inv.message,
+                )
             })?;
             let bytes = codec::amendment_bytes(a).map_err(|e| refuse(None, e.0))?;
             if bytes.len() > crate::limits::AMENDMENT_BYTES_MAX {
-                return Err(refuse(None, format!(
-                    "encoded amendment is {} bytes, over the limit of {} bytes",
-                    bytes.len(),
-                    crate::limits::AMENDMENT_BYTES_MAX
-                )));
+                return Err(refuse(
+                    None,
+                    format!(
+                        "encoded amendment is {} bytes, over the limit of {} bytes",
+                        bytes.len(),
+                        crate::limits::AMENDMENT_BYTES_MAX
+                    ),
+                ));
             }
             // Idempotency: the same (agreement, id) recorded before, or earlier in this batch.
             let key = (a.agreement.clone(), a.id.clone());
             let earlier = match pending_ids.get(&key) {
-                Some(&(seq, i)) => Some((seq, codec::amendment_bytes(&amendments[i]).map_err(|e| refuse(None, e.0))?)),
+                Some(&(seq, i)) => Some((
+                    seq,
+                    codec::amendment_bytes(&amendments[i]).map_err(|e| refuse(None, e.0))?,
+                )),
                 None => match self.find(&a.agreement, &a.id)? {
                     Some(seq) => {
-                        let e = self.entry(seq)?.ok_or_else(|| damaged(Some(seq), "the idempotency key names a missing entry"))?;
-                        Some((seq, codec::amendment_bytes(&e.amendment).map_err(|e| damaged(Some(seq), e.0))?))
+                        let e = self.entry(seq)?.ok_or_else(|| {
+                            damaged(Some(seq), "the idempotency key names a missing entry")
+                        })?;
+                        Some((
+                            seq,
+                            codec::amendment_bytes(&e.amendment)
+                                .map_err(|e| damaged(Some(seq), e.0))?,
+                        ))
                     }
                     None => None,
                 },
@@ -381,23 +479,45 @@ impl<S: Store> Ledger<S> {
             // Timeline validation.
             let w = match work.entry(a.agreement.clone()) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(Work { entries: self.agreement_entries(&a.agreement)?, tip: None })
-                }
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(Work {
+                    entries: self.agreement_entries(&a.agreement)?,
+                    tip: None,
+                }),
             };
-            let entry = Entry { seq: next.count, recorded_at, amendment: a.clone() };
-            w.admit(&entry).map_err(|(change, message)| refuse(change, message))?;
+            let entry = Entry {
+                seq: next.count,
+                recorded_at,
+                amendment: a.clone(),
+            };
+            w.admit(&entry)
+                .map_err(|(change, message)| refuse(change, message))?;
             let entry_bytes = codec::encode_entry(&entry).map_err(|e| refuse(None, e.0))?;
             // Pair assertion: what we write decodes to what we meant.
             debug_assert_eq!(codec::decode_entry(&entry_bytes).as_ref(), Ok(&entry));
             let leaf = chain::leaf(&entry_bytes);
             let link = chain::link(&next.chain, entry.seq, &leaf);
-            writes.push(Write::Put(keys::entry(entry.seq), StoredEntry::join(&entry_bytes, &leaf, &link)));
-            writes.push(Write::Put(keys::by_agreement(&a.agreement, entry.seq), Vec::new()));
-            writes.push(Write::Put(keys::by_id(&a.agreement, &a.id), entry.seq.to_be_bytes().to_vec()));
+            writes.push(Write::Put(
+                keys::entry(entry.seq),
+                StoredEntry::join(&entry_bytes, &leaf, &link),
+            ));
+            writes.push(Write::Put(
+                keys::by_agreement(&a.agreement, entry.seq),
+                Vec::new(),
+            ));
+            writes.push(Write::Put(
+                keys::by_id(&a.agreement, &a.id),
+                entry.seq.to_be_bytes().to_vec(),
+            ));
             pending_ids.insert(key, (entry.seq, index));
-            outcomes.push(Outcome::Appended { seq: entry.seq, chain: link });
-            next = Head { count: next.count + 1, chain: link, recorded_at: Some(recorded_at) };
+            outcomes.push(Outcome::Appended {
+                seq: entry.seq,
+                chain: link,
+            });
+            next = Head {
+                count: next.count + 1,
+                chain: link,
+                recorded_at: Some(recorded_at),
+            };
             w.entries.push(entry);
         }
         if !opts.dry_run && next.count != head.count {
@@ -405,7 +525,11 @@ impl<S: Store> Ledger<S> {
             self.store.commit(writes)?;
             *head = next;
         }
-        Ok(AppendReport { outcomes, head: next.checkpoint(), recorded_at })
+        Ok(AppendReport {
+            outcomes,
+            head: next.checkpoint(),
+            recorded_at,
+        })
     }
 
     /// Writes already-hashed entries as they are (import): each is checked to
@@ -418,7 +542,10 @@ impl<S: Store> Ledger<S> {
         for (bytes, expected) in entries {
             let e = codec::decode_entry(bytes).map_err(|d| damaged(Some(next.count), d.0))?;
             if e.seq != next.count {
-                return Err(damaged(Some(next.count), format!("entry carries seq {}", e.seq)));
+                return Err(damaged(
+                    Some(next.count),
+                    format!("entry carries seq {}", e.seq),
+                ));
             }
             if next.recorded_at.is_some_and(|t| e.recorded_at < t) {
                 return Err(damaged(Some(e.seq), "recorded time goes backwards"));
@@ -426,16 +553,39 @@ impl<S: Store> Ledger<S> {
             let leaf = chain::leaf(bytes);
             let link = chain::link(&next.chain, e.seq, &leaf);
             if &link != expected {
-                return Err(damaged(Some(e.seq), "the chain hash does not match (wrong origin, or a changed entry)"));
+                return Err(damaged(
+                    Some(e.seq),
+                    "the chain hash does not match (wrong origin, or a changed entry)",
+                ));
             }
             let key = (e.amendment.agreement.clone(), e.amendment.id.clone());
-            if ids.insert(key, e.seq).is_some() || self.find(&e.amendment.agreement, &e.amendment.id)?.is_some() {
-                return Err(damaged(Some(e.seq), format!("amendment id `{}` is recorded twice", e.amendment.id)));
+            if ids.insert(key, e.seq).is_some()
+                || self
+                    .find(&e.amendment.agreement, &e.amendment.id)?
+                    .is_some()
+            {
+                return Err(damaged(
+                    Some(e.seq),
+                    format!("amendment id `{}` is recorded twice", e.amendment.id),
+                ));
             }
-            writes.push(Write::Put(keys::entry(e.seq), StoredEntry::join(bytes, &leaf, &link)));
-            writes.push(Write::Put(keys::by_agreement(&e.amendment.agreement, e.seq), Vec::new()));
-            writes.push(Write::Put(keys::by_id(&e.amendment.agreement, &e.amendment.id), e.seq.to_be_bytes().to_vec()));
-            next = Head { count: e.seq + 1, chain: link, recorded_at: Some(e.recorded_at) };
+            writes.push(Write::Put(
+                keys::entry(e.seq),
+                StoredEntry::join(bytes, &leaf, &link),
+            ));
+            writes.push(Write::Put(
+                keys::by_agreement(&e.amendment.agreement, e.seq),
+                Vec::new(),
+            ));
+            writes.push(Write::Put(
+                keys::by_id(&e.amendment.agreement, &e.amendment.id),
+                e.seq.to_be_bytes().to_vec(),
+            ));
+            next = Head {
+                count: e.seq + 1,
+                chain: link,
+                recorded_at: Some(e.recorded_at),
+            };
         }
         if next.count != head.count {
             writes.push(Write::Put(keys::meta("head"), next.encode()));
@@ -448,13 +598,20 @@ impl<S: Store> Ledger<S> {
 
 /// Splits, checks the leaf of, and decodes a stored entry value.
 pub fn decode_stored(seq: u64, value: &[u8]) -> Result<(Entry, Hash), Error> {
-    let stored = StoredEntry::split(value).ok_or_else(|| damaged(Some(seq), "entry value too short"))?;
+    let stored =
+        StoredEntry::split(value).ok_or_else(|| damaged(Some(seq), "entry value too short"))?;
     if chain::leaf(stored.bytes) != stored.leaf {
-        return Err(damaged(Some(seq), "the entry's bytes do not match its leaf hash"));
+        return Err(damaged(
+            Some(seq),
+            "the entry's bytes do not match its leaf hash",
+        ));
     }
     let e = codec::decode_entry(stored.bytes).map_err(|d| damaged(Some(seq), d.0))?;
     if e.seq != seq {
-        return Err(damaged(Some(seq), format!("the entry stored at seq {seq} says seq {}", e.seq)));
+        return Err(damaged(
+            Some(seq),
+            format!("the entry stored at seq {seq} says seq {}", e.seq),
+        ));
     }
     Ok((e, stored.chain))
 }
@@ -472,13 +629,31 @@ impl Work {
         let a = &new.amendment;
         if let Some(target) = a.retracts() {
             let Some(t) = self.entries.iter().find(|e| &e.amendment.id == target) else {
-                return Err((Some((0, a.changes[0].op.describe())), format!("there is no amendment `{target}` in `{}` to retract", a.agreement)));
+                return Err((
+                    Some((0, a.changes[0].op.describe())),
+                    format!(
+                        "there is no amendment `{target}` in `{}` to retract",
+                        a.agreement
+                    ),
+                ));
             };
             if t.amendment.is_retraction() {
-                return Err((Some((0, a.changes[0].op.describe())), format!("`{target}` is itself a retraction; record the amendment again instead")));
+                return Err((
+                    Some((0, a.changes[0].op.describe())),
+                    format!(
+                        "`{target}` is itself a retraction; record the amendment again instead"
+                    ),
+                ));
             }
-            if let Some(by) = self.entries.iter().find(|e| e.amendment.retracts() == Some(target)) {
-                return Err((Some((0, a.changes[0].op.describe())), format!("`{target}` is already retracted by `{}`", by.amendment.id)));
+            if let Some(by) = self
+                .entries
+                .iter()
+                .find(|e| e.amendment.retracts() == Some(target))
+            {
+                return Err((
+                    Some((0, a.changes[0].op.describe())),
+                    format!("`{target}` is already retracted by `{}`", by.amendment.id),
+                ));
             }
             self.tip = None;
             return self.full(new);
@@ -505,7 +680,10 @@ impl Work {
     fn full(&mut self, new: &Entry) -> Result<(), (Option<(usize, String)>, String)> {
         let live_old = projection::live(&self.entries, projection::KnownAt::All);
         let retracted = new.amendment.retracts();
-        let mut live: Vec<&Entry> = live_old.into_iter().filter(|e| Some(&e.amendment.id) != retracted).collect();
+        let mut live: Vec<&Entry> = live_old
+            .into_iter()
+            .filter(|e| Some(&e.amendment.id) != retracted)
+            .collect();
         if !new.amendment.is_retraction() {
             live.push(new);
         }
@@ -522,9 +700,16 @@ impl Work {
 
 fn describe_conflict(new: &Entry, c: &projection::Conflict) -> (Option<(usize, String)>, String) {
     if c.amendment == new.amendment.id && c.seq == new.seq {
-        (Some((c.change, c.op.clone())), format!("does not apply on {}: {}", c.date, c.reason))
+        (
+            Some((c.change, c.op.clone())),
+            format!("does not apply on {}: {}", c.date, c.reason),
+        )
     } else {
-        let what = if new.amendment.is_retraction() { "retracting it" } else { "it" };
+        let what = if new.amendment.is_retraction() {
+            "retracting it"
+        } else {
+            "it"
+        };
         (
             None,
             format!(

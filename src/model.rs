@@ -83,7 +83,13 @@ impl Date {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.0.year(), self.0.month(), self.0.day())
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.0.year(),
+            self.0.month(),
+            self.0.day()
+        )
     }
 }
 
@@ -107,11 +113,20 @@ impl FromStr for Date {
     type Err = DateError;
     fn from_str(s: &str) -> Result<Date, DateError> {
         if !Date::looks_like_date(s) {
-            return Err(DateError(format!("`{}` is not a date of the form YYYY-MM-DD", clip(s))));
+            return Err(DateError(format!(
+                "`{}` is not a date of the form YYYY-MM-DD",
+                clip(s)
+            )));
         }
-        let year: i16 = s[0..4].parse().map_err(|_| DateError(format!("`{s}` has a bad year")))?;
-        let month: i8 = s[5..7].parse().map_err(|_| DateError(format!("`{s}` has a bad month")))?;
-        let day: i8 = s[8..10].parse().map_err(|_| DateError(format!("`{s}` has a bad day")))?;
+        let year: i16 = s[0..4]
+            .parse()
+            .map_err(|_| DateError(format!("`{s}` has a bad year")))?;
+        let month: i8 = s[5..7]
+            .parse()
+            .map_err(|_| DateError(format!("`{s}` has a bad month")))?;
+        let day: i8 = s[8..10]
+            .parse()
+            .map_err(|_| DateError(format!("`{s}` has a bad day")))?;
         Date::new(year, month, day).ok_or_else(|| DateError(format!("`{s}` is not a real date")))
     }
 }
@@ -132,7 +147,8 @@ impl<'de> Deserialize<'de> for Date {
             d.deserialize_any(DateVisitor)
         } else {
             let v = u32::deserialize(d)?;
-            Date::from_packed(v).ok_or_else(|| de::Error::custom(format!("stored date {v} is not a real date")))
+            Date::from_packed(v)
+                .ok_or_else(|| de::Error::custom(format!("stored date {v} is not a real date")))
         }
     }
 }
@@ -159,7 +175,9 @@ pub(crate) fn toml_date(dt: &toml::value::Datetime) -> Result<Date, String> {
     match (&dt.date, &dt.time, &dt.offset) {
         (Some(d), None, None) => Date::new(d.year as i16, d.month as i8, d.day as i8)
             .ok_or_else(|| format!("`{dt}` is not a real date")),
-        _ => Err(format!("`{dt}` has a time; dates are days, written YYYY-MM-DD")),
+        _ => Err(format!(
+            "`{dt}` has a time; dates are days, written YYYY-MM-DD"
+        )),
     }
 }
 
@@ -213,15 +231,25 @@ fn is_slug_segment(s: &str, extra: &[u8]) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || extra.contains(c))
+        && b.iter().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || extra.contains(c)
+        })
 }
 
 fn check_slug(s: &str, what: &str, max: usize) -> Result<(), String> {
     if s.len() > max {
-        return Err(format!("{what} `{}` is {} bytes, over the limit of {max}", clip(s), s.len()));
+        return Err(format!(
+            "{what} `{}` is {} bytes, over the limit of {max}",
+            clip(s),
+            s.len()
+        ));
     }
     if !is_slug_segment(s, b"") {
-        return Err(format!("{what} `{}` must match [a-z0-9][a-z0-9-]{{0,{}}}", clip(s), max - 1));
+        return Err(format!(
+            "{what} `{}` must match [a-z0-9][a-z0-9-]{{0,{}}}",
+            clip(s),
+            max - 1
+        ));
     }
     Ok(())
 }
@@ -403,7 +431,9 @@ impl<'de> Deserialize<'de> for TermValue {
                 StoredTermValue::Text(t) => {
                     // Stored text is never date-shaped: input normalised it.
                     if Date::looks_like_date(&t) {
-                        return Err(de::Error::custom("stored text term is date-shaped (not canonical)"));
+                        return Err(de::Error::custom(
+                            "stored text term is date-shaped (not canonical)",
+                        ));
                     }
                     TermValue::Text(t)
                 }
@@ -432,9 +462,11 @@ impl<'de> Visitor<'de> for TermVisitor {
         Ok(TermValue::Integer(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<TermValue, E> {
-        i64::try_from(v)
-            .map(TermValue::Integer)
-            .map_err(|_| E::custom(format!("integer {v} is larger than the largest term integer (i64)")))
+        i64::try_from(v).map(TermValue::Integer).map_err(|_| {
+            E::custom(format!(
+                "integer {v} is larger than the largest term integer (i64)"
+            ))
+        })
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<TermValue, E> {
         Err(E::custom(format!(
@@ -444,14 +476,24 @@ impl<'de> Visitor<'de> for TermVisitor {
     fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<TermValue, A::Error> {
         // A TOML date arrives as toml's datetime; any other table is refused by it.
         let dt = toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))
-            .map_err(|_| de::Error::custom("a term value must be text, an integer, a boolean or a date, not a table"))?;
-        toml_date(&dt).map(TermValue::Date).map_err(de::Error::custom)
+            .map_err(|_| {
+                de::Error::custom(
+                    "a term value must be text, an integer, a boolean or a date, not a table",
+                )
+            })?;
+        toml_date(&dt)
+            .map(TermValue::Date)
+            .map_err(de::Error::custom)
     }
     fn visit_seq<A: de::SeqAccess<'de>>(self, _seq: A) -> Result<TermValue, A::Error> {
-        Err(de::Error::custom("a term value must be text, an integer, a boolean or a date, not a list"))
+        Err(de::Error::custom(
+            "a term value must be text, an integer, a boolean or a date, not a list",
+        ))
     }
     fn visit_unit<E: de::Error>(self) -> Result<TermValue, E> {
-        Err(E::custom("a term value must be text, an integer, a boolean or a date, not null"))
+        Err(E::custom(
+            "a term value must be text, an integer, a boolean or a date, not null",
+        ))
     }
 }
 
@@ -563,7 +605,9 @@ impl Op {
     /// The clause this change is about, if any.
     pub fn clause(&self) -> Option<&ClauseId> {
         match self {
-            Op::Add { clause, .. } | Op::Amend { clause, .. } | Op::Repeal { clause } => Some(clause),
+            Op::Add { clause, .. } | Op::Amend { clause, .. } | Op::Repeal { clause } => {
+                Some(clause)
+            }
             _ => None,
         }
     }
@@ -612,30 +656,48 @@ pub struct Invalid {
 
 impl Invalid {
     fn at(change: usize, message: impl Into<String>) -> Invalid {
-        Invalid { change: Some(change), message: message.into() }
+        Invalid {
+            change: Some(change),
+            message: message.into(),
+        }
     }
     fn whole(message: impl Into<String>) -> Invalid {
-        Invalid { change: None, message: message.into() }
+        Invalid {
+            change: None,
+            message: message.into(),
+        }
     }
 }
 
 /// Checks a text field: length limit, no control characters but tab and newline.
 pub fn check_text(field: &str, s: &str, max: usize, allow_empty: bool) -> Result<(), String> {
     if s.len() > max {
-        return Err(format!("`{field}` is {} bytes, over the limit of {max} bytes", s.len()));
+        return Err(format!(
+            "`{field}` is {} bytes, over the limit of {max} bytes",
+            s.len()
+        ));
     }
     if !allow_empty && s.trim().is_empty() {
         return Err(format!("`{field}` must not be empty"));
     }
-    if let Some(c) = s.chars().find(|c| c.is_control() && *c != '\n' && *c != '\t') {
-        return Err(format!("`{field}` contains the control character U+{:04X}", c as u32));
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        return Err(format!(
+            "`{field}` contains the control character U+{:04X}",
+            c as u32
+        ));
     }
     Ok(())
 }
 
 fn check_terms(field: &str, terms: &Terms) -> Result<(), String> {
     if terms.len() > TERMS_PER_CLAUSE_MAX {
-        return Err(format!("`{field}` has {} terms, over the limit of {TERMS_PER_CLAUSE_MAX}", terms.len()));
+        return Err(format!(
+            "`{field}` has {} terms, over the limit of {TERMS_PER_CLAUSE_MAX}",
+            terms.len()
+        ));
     }
     for (name, v) in terms {
         if let TermValue::Text(t) = v {
@@ -651,18 +713,29 @@ fn check_terms(field: &str, terms: &Terms) -> Result<(), String> {
 impl Amendment {
     /// The effective date of change `i`: its own, or the amendment's.
     pub fn change_date(&self, i: usize) -> Option<Date> {
-        self.changes.get(i).and_then(|c| c.effective.or(self.effective))
+        self.changes
+            .get(i)
+            .and_then(|c| c.effective.or(self.effective))
     }
 
     /// Whether this amendment is a retraction (its one change is `retract`).
     pub fn is_retraction(&self) -> bool {
-        matches!(self.changes.first(), Some(Change { op: Op::Retract { .. }, .. }))
+        matches!(
+            self.changes.first(),
+            Some(Change {
+                op: Op::Retract { .. },
+                ..
+            })
+        )
     }
 
     /// The amendment it retracts, if it is a retraction.
     pub fn retracts(&self) -> Option<&AmendmentId> {
         match self.changes.first() {
-            Some(Change { op: Op::Retract { amendment, .. }, .. }) => Some(amendment),
+            Some(Change {
+                op: Op::Retract { amendment, .. },
+                ..
+            }) => Some(amendment),
             _ => None,
         }
     }
@@ -683,14 +756,26 @@ impl Amendment {
                 self.changes.len()
             )));
         }
-        let retraction = self.changes.iter().any(|c| matches!(c.op, Op::Retract { .. }));
+        let retraction = self
+            .changes
+            .iter()
+            .any(|c| matches!(c.op, Op::Retract { .. }));
         if retraction {
             if self.changes.len() != 1 {
-                let i = self.changes.iter().position(|c| !matches!(c.op, Op::Retract { .. })).unwrap_or(1);
-                return Err(Invalid::at(i, "an amendment that retracts contains nothing else"));
+                let i = self
+                    .changes
+                    .iter()
+                    .position(|c| !matches!(c.op, Op::Retract { .. }))
+                    .unwrap_or(1);
+                return Err(Invalid::at(
+                    i,
+                    "an amendment that retracts contains nothing else",
+                ));
             }
             if self.effective.is_some() || self.changes[0].effective.is_some() {
-                return Err(Invalid::whole("a retraction has no date of its own: remove `effective`"));
+                return Err(Invalid::whole(
+                    "a retraction has no date of its own: remove `effective`",
+                ));
             }
         } else if self.effective.is_none() {
             return Err(Invalid::whole("missing field `effective`"));
@@ -709,67 +794,109 @@ impl Amendment {
             match &c.op {
                 Op::Establish { title, parties } => {
                     if i != 0 {
-                        return Err(Invalid::at(i, "`establish` must be the first change of its amendment"));
+                        return Err(Invalid::at(
+                            i,
+                            "`establish` must be the first change of its amendment",
+                        ));
                     }
-                    check_text("title", title, SHORT_TEXT_BYTES_MAX, false).map_err(|m| Invalid::at(i, m))?;
+                    check_text("title", title, SHORT_TEXT_BYTES_MAX, false)
+                        .map_err(|m| Invalid::at(i, m))?;
                     if parties.is_empty() {
                         return Err(Invalid::at(i, "`establish` needs at least one party"));
                     }
                     if parties.len() > PARTIES_PER_AGREEMENT_MAX {
-                        return Err(Invalid::at(i, format!(
-                            "{} parties, over the limit of {PARTIES_PER_AGREEMENT_MAX}", parties.len()
-                        )));
+                        return Err(Invalid::at(
+                            i,
+                            format!(
+                                "{} parties, over the limit of {PARTIES_PER_AGREEMENT_MAX}",
+                                parties.len()
+                            ),
+                        ));
                     }
                     for (j, p) in parties.iter().enumerate() {
                         check_text("parties.name", &p.name, SHORT_TEXT_BYTES_MAX, false)
                             .map_err(|m| Invalid::at(i, m))?;
                         if parties[..j].iter().any(|q| q.id == p.id) {
-                            return Err(Invalid::at(i, format!("party `{}` is listed twice", p.id)));
+                            return Err(Invalid::at(
+                                i,
+                                format!("party `{}` is listed twice", p.id),
+                            ));
                         }
                     }
                 }
-                Op::Add { heading, text, terms, until, .. } => {
-                    check_text("text", text, CLAUSE_TEXT_BYTES_MAX, false).map_err(|m| Invalid::at(i, m))?;
+                Op::Add {
+                    heading,
+                    text,
+                    terms,
+                    until,
+                    ..
+                } => {
+                    check_text("text", text, CLAUSE_TEXT_BYTES_MAX, false)
+                        .map_err(|m| Invalid::at(i, m))?;
                     if let Some(h) = heading {
-                        check_text("heading", h, SHORT_TEXT_BYTES_MAX, false).map_err(|m| Invalid::at(i, m))?;
+                        check_text("heading", h, SHORT_TEXT_BYTES_MAX, false)
+                            .map_err(|m| Invalid::at(i, m))?;
                     }
                     check_terms("terms", terms).map_err(|m| Invalid::at(i, m))?;
                     check_until(until)?;
                 }
-                Op::Amend { heading, text, set, unset, until, until_event, .. } => {
-                    if heading.is_none() && text.is_none() && set.is_empty() && unset.is_empty()
-                        && until.is_none() && until_event.is_none()
+                Op::Amend {
+                    heading,
+                    text,
+                    set,
+                    unset,
+                    until,
+                    until_event,
+                    ..
+                } => {
+                    if heading.is_none()
+                        && text.is_none()
+                        && set.is_empty()
+                        && unset.is_empty()
+                        && until.is_none()
+                        && until_event.is_none()
                     {
                         return Err(Invalid::at(i, "an `amend` must name something to change: `set`, `unset`, `heading`, `text`, `until` or `until_event`"));
                     }
                     if let Some(t) = text {
-                        check_text("text", t, CLAUSE_TEXT_BYTES_MAX, false).map_err(|m| Invalid::at(i, m))?;
+                        check_text("text", t, CLAUSE_TEXT_BYTES_MAX, false)
+                            .map_err(|m| Invalid::at(i, m))?;
                     }
                     if let Some(h) = heading {
-                        check_text("heading", h, SHORT_TEXT_BYTES_MAX, false).map_err(|m| Invalid::at(i, m))?;
+                        check_text("heading", h, SHORT_TEXT_BYTES_MAX, false)
+                            .map_err(|m| Invalid::at(i, m))?;
                     }
                     check_terms("set", set).map_err(|m| Invalid::at(i, m))?;
                     if unset.len() > TERMS_PER_CLAUSE_MAX {
-                        return Err(Invalid::at(i, format!(
-                            "`unset` names {} terms, over the limit of {TERMS_PER_CLAUSE_MAX}", unset.len()
-                        )));
+                        return Err(Invalid::at(
+                            i,
+                            format!(
+                                "`unset` names {} terms, over the limit of {TERMS_PER_CLAUSE_MAX}",
+                                unset.len()
+                            ),
+                        ));
                     }
                     if !unset.windows(2).all(|w| w[0] < w[1]) {
                         return Err(Invalid::at(i, "`unset` names a term twice"));
                     }
                     if let Some(t) = unset.iter().find(|t| set.contains_key(*t)) {
-                        return Err(Invalid::at(i, format!("term `{t}` is both in `set` and in `unset`")));
+                        return Err(Invalid::at(
+                            i,
+                            format!("term `{t}` is both in `set` and in `unset`"),
+                        ));
                     }
                     check_until(until)?;
                 }
                 Op::Repeal { .. } => {}
                 Op::Occur { note, .. } | Op::Terminate { note } => {
                     if let Some(n) = note {
-                        check_text("note", n, SHORT_TEXT_BYTES_MAX, false).map_err(|m| Invalid::at(i, m))?;
+                        check_text("note", n, SHORT_TEXT_BYTES_MAX, false)
+                            .map_err(|m| Invalid::at(i, m))?;
                     }
                 }
                 Op::Retract { amendment, reason } => {
-                    check_text("reason", reason, SHORT_TEXT_BYTES_MAX, false).map_err(|m| Invalid::at(i, m))?;
+                    check_text("reason", reason, SHORT_TEXT_BYTES_MAX, false)
+                        .map_err(|m| Invalid::at(i, m))?;
                     if *amendment == self.id {
                         return Err(Invalid::at(i, "an amendment cannot retract itself"));
                     }

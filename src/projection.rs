@@ -176,7 +176,8 @@ impl Replay {
             Some(m) if m < date => {}
             _ => return,
         }
-        self.clauses.retain(|_, c| c.until.is_none_or(|u| u >= date));
+        self.clauses
+            .retain(|_, c| c.until.is_none_or(|u| u >= date));
         self.until_min = self.clauses.values().filter_map(|c| c.until).min();
     }
 
@@ -202,10 +203,14 @@ impl Replay {
         }
         match (&step.change.op, self.established) {
             (Op::Establish { .. }, Some(e)) => {
-                return Err(fail(format!("the agreement is already established (on {e})")))
+                return Err(fail(format!(
+                    "the agreement is already established (on {e})"
+                )))
             }
             (Op::Establish { .. }, None) => {}
-            (Op::Retract { .. }, _) => return Err(fail("a retraction is not a dated change".into())),
+            (Op::Retract { .. }, _) => {
+                return Err(fail("a retraction is not a dated change".into()))
+            }
             (_, None) => return Err(fail(format!("the agreement is not established on {d}"))),
             (_, Some(_)) => {}
         }
@@ -216,7 +221,14 @@ impl Replay {
         let not_in_force = |c: &ClauseId| format!("clause `{c}` is not in force on {d}");
         match &step.change.op {
             Op::Establish { .. } => self.established = Some(d),
-            Op::Add { clause, heading, text, terms, until, until_event } => {
+            Op::Add {
+                clause,
+                heading,
+                text,
+                terms,
+                until,
+                until_event,
+            } => {
                 if let Some(c) = self.clauses.get(clause) {
                     return Err(fail(format!(
                         "clause `{clause}` is already in force (since {}, amendment `{}`)",
@@ -239,13 +251,23 @@ impl Replay {
                 );
                 self.note_until(*until);
             }
-            Op::Amend { clause, heading, text, set, unset, until, until_event } => {
+            Op::Amend {
+                clause,
+                heading,
+                text,
+                set,
+                unset,
+                until,
+                until_event,
+            } => {
                 self.check_event(until_event).map_err(fail)?;
                 let Some(c) = self.clauses.get_mut(clause) else {
                     return Err(fail(not_in_force(clause)));
                 };
                 if let Some(t) = unset.iter().find(|t| !c.terms.contains_key(*t)) {
-                    return Err(fail(format!("clause `{clause}` has no term `{t}` to unset")));
+                    return Err(fail(format!(
+                        "clause `{clause}` has no term `{t}` to unset"
+                    )));
                 }
                 if let Some(h) = heading {
                     c.heading = Some(h.clone());
@@ -280,7 +302,8 @@ impl Replay {
                     return Err(fail(format!("event `{event}` already occurred on {on}")));
                 }
                 self.occurred.insert(event.clone(), d);
-                self.clauses.retain(|_, c| c.until_event.as_ref() != Some(event));
+                self.clauses
+                    .retain(|_, c| c.until_event.as_ref() != Some(event));
             }
             Op::Terminate { .. } => {
                 self.terminated = Some(d);
@@ -294,8 +317,13 @@ impl Replay {
     }
 
     fn check_event(&self, until_event: &Option<EventId>) -> Result<(), String> {
-        match until_event.as_ref().and_then(|e| self.occurred.get(e).map(|d| (e, d))) {
-            Some((e, on)) => Err(format!("`until_event` names `{e}`, which already occurred on {on}")),
+        match until_event
+            .as_ref()
+            .and_then(|e| self.occurred.get(e).map(|d| (e, d)))
+        {
+            Some((e, on)) => Err(format!(
+                "`until_event` names `{e}`, which already occurred on {on}"
+            )),
             None => Ok(()),
         }
     }
@@ -309,7 +337,10 @@ fn unreachable_retract() {
 /// The entries a view sees, less retractions and what they retract, in seq order.
 pub fn live<'a>(entries: &'a [Entry], known: KnownAt) -> Vec<&'a Entry> {
     let known: Vec<&Entry> = entries.iter().filter(|e| known.includes(e)).collect();
-    let retracted: BTreeSet<&AmendmentId> = known.iter().filter_map(|e| e.amendment.retracts()).collect();
+    let retracted: BTreeSet<&AmendmentId> = known
+        .iter()
+        .filter_map(|e| e.amendment.retracts())
+        .collect();
     known
         .into_iter()
         .filter(|e| !e.amendment.is_retraction() && !retracted.contains(&e.amendment.id))
@@ -321,10 +352,20 @@ pub fn steps<'a>(entries: &[&'a Entry]) -> Vec<Step<'a>> {
     let mut steps: Vec<Step<'a>> = entries
         .iter()
         .flat_map(|e| {
-            e.amendment.changes.iter().enumerate().filter_map(move |(i, c)| {
-                let date = c.effective.or(e.amendment.effective)?;
-                Some(Step { date, seq: e.seq, pos: i as u32, amendment: &e.amendment, change: c })
-            })
+            e.amendment
+                .changes
+                .iter()
+                .enumerate()
+                .filter_map(move |(i, c)| {
+                    let date = c.effective.or(e.amendment.effective)?;
+                    Some(Step {
+                        date,
+                        seq: e.seq,
+                        pos: i as u32,
+                        amendment: &e.amendment,
+                        change: c,
+                    })
+                })
         })
         .collect();
     steps.sort_by_key(|s| s.key());
@@ -408,8 +449,21 @@ struct DigestInput<'a> {
 
 /// The state's digest: SHA-256 of the canonical bincode encoding of
 /// `("pactum-state-v1", agreement, status, title, parties, clauses)`.
-pub fn digest(agreement: &AgreementId, status: Status, title: &str, parties: &[Party], clauses: &[Clause]) -> Hash {
-    let input = DigestInput { domain: "pactum-state-v1", agreement, status, title, parties, clauses };
+pub fn digest(
+    agreement: &AgreementId,
+    status: Status,
+    title: &str,
+    parties: &[Party],
+    clauses: &[Clause],
+) -> Hash {
+    let input = DigestInput {
+        domain: "pactum-state-v1",
+        agreement,
+        status,
+        title,
+        parties,
+        clauses,
+    };
     // Encoding plain, bounded values cannot fail; hash the empty input if it ever did.
     let bytes = codec::encode(&input).unwrap_or_default();
     Sha256::digest(&bytes).into()
@@ -417,8 +471,15 @@ pub fn digest(agreement: &AgreementId, status: Status, title: &str, parties: &[P
 
 /// The state of `agreement` at `at` as known at `known`; `entries` are the
 /// agreement's entries in seq order.
-pub fn state(agreement: &AgreementId, entries: &[Entry], at: Date, known: KnownAt) -> Result<State, ProjectionError> {
-    let first = entries.first().ok_or_else(|| ProjectionError::Unknown(agreement.clone()))?;
+pub fn state(
+    agreement: &AgreementId,
+    entries: &[Entry],
+    at: Date,
+    known: KnownAt,
+) -> Result<State, ProjectionError> {
+    let first = entries
+        .first()
+        .ok_or_else(|| ProjectionError::Unknown(agreement.clone()))?;
     let known_through = entries
         .iter()
         .filter(|e| known.includes(e))
@@ -488,7 +549,8 @@ pub fn redline(a: &str, b: &str) -> Vec<Segment> {
     let y: Vec<&str> = b.split_whitespace().collect();
     let mut out: Vec<Segment> = Vec::new();
     let mut push = |seg: Segment| {
-        let same_kind = |p: &Segment, s: &Segment| std::mem::discriminant(p) == std::mem::discriminant(s);
+        let same_kind =
+            |p: &Segment, s: &Segment| std::mem::discriminant(p) == std::mem::discriminant(s);
         match (out.last_mut(), &seg) {
             (Some(last), _) if same_kind(last, &seg) => {
                 let (Segment::Same(t) | Segment::Removed(t) | Segment::Added(t)) = last;
@@ -501,7 +563,12 @@ pub fn redline(a: &str, b: &str) -> Vec<Segment> {
     };
     // Common prefix and suffix first: most edits are local.
     let pre = x.iter().zip(&y).take_while(|(p, q)| p == q).count();
-    let suf = x[pre..].iter().rev().zip(y[pre..].iter().rev()).take_while(|(p, q)| p == q).count();
+    let suf = x[pre..]
+        .iter()
+        .rev()
+        .zip(y[pre..].iter().rev())
+        .take_while(|(p, q)| p == q)
+        .count();
     let (xm, ym) = (&x[pre..x.len() - suf], &y[pre..y.len() - suf]);
     for w in &x[..pre] {
         push(Segment::Same(w.to_string()));
@@ -592,18 +659,38 @@ pub fn term_changes(a: &Terms, b: &Terms) -> Vec<TermChange> {
     names
         .into_iter()
         .filter(|n| a.get(*n) != b.get(*n))
-        .map(|n| TermChange { name: n.clone(), before: a.get(n).cloned(), after: b.get(n).cloned() })
+        .map(|n| TermChange {
+            name: n.clone(),
+            before: a.get(n).cloned(),
+            after: b.get(n).cloned(),
+        })
         .collect()
 }
 
 /// The difference between the states at `from` and `to` (same view).
-pub fn diff(agreement: &AgreementId, entries: &[Entry], from: Date, to: Date, known: KnownAt) -> Result<Diff, ProjectionError> {
+pub fn diff(
+    agreement: &AgreementId,
+    entries: &[Entry],
+    from: Date,
+    to: Date,
+    known: KnownAt,
+) -> Result<Diff, ProjectionError> {
     let a = state(agreement, entries, from, known)?;
     let b = state(agreement, entries, to, known)?;
     let before: BTreeMap<&ClauseId, &Clause> = a.clauses.iter().map(|c| (&c.id, c)).collect();
     let after: BTreeMap<&ClauseId, &Clause> = b.clauses.iter().map(|c| (&c.id, c)).collect();
-    let added = b.clauses.iter().filter(|c| !before.contains_key(&c.id)).cloned().collect();
-    let removed = a.clauses.iter().filter(|c| !after.contains_key(&c.id)).cloned().collect();
+    let added = b
+        .clauses
+        .iter()
+        .filter(|c| !before.contains_key(&c.id))
+        .cloned()
+        .collect();
+    let removed = a
+        .clauses
+        .iter()
+        .filter(|c| !after.contains_key(&c.id))
+        .cloned()
+        .collect();
     let changed = a
         .clauses
         .iter()
@@ -620,7 +707,13 @@ pub fn diff(agreement: &AgreementId, entries: &[Entry], from: Date, to: Date, kn
             })
         })
         .collect();
-    Ok(Diff { from: a, to: b, added, removed, changed })
+    Ok(Diff {
+        from: a,
+        to: b,
+        added,
+        removed,
+        changed,
+    })
 }
 
 // ---------------------------------------------------------------- history
@@ -643,17 +736,26 @@ pub struct HistoryItem {
 /// The agreement's amendments in effective order (a retraction right after
 /// what it retracts), each with what it did; with `clause`, only amendments
 /// that touch that clause (or end the agreement), with only those changes.
-pub fn history(agreement: &AgreementId, entries: &[Entry], clause: Option<&ClauseId>, known: KnownAt) -> Result<Vec<HistoryItem>, ProjectionError> {
+pub fn history(
+    agreement: &AgreementId,
+    entries: &[Entry],
+    clause: Option<&ClauseId>,
+    known: KnownAt,
+) -> Result<Vec<HistoryItem>, ProjectionError> {
     if entries.is_empty() {
         return Err(ProjectionError::Unknown(agreement.clone()));
     }
     let known: Vec<&Entry> = entries.iter().filter(|e| known.includes(e)).collect();
-    let retracted_by: BTreeMap<&AmendmentId, &AmendmentId> =
-        known.iter().filter_map(|e| e.amendment.retracts().map(|t| (t, &e.amendment.id))).collect();
+    let retracted_by: BTreeMap<&AmendmentId, &AmendmentId> = known
+        .iter()
+        .filter_map(|e| e.amendment.retracts().map(|t| (t, &e.amendment.id)))
+        .collect();
     let date_of: BTreeMap<&AmendmentId, Date> = known
         .iter()
         .filter_map(|e| {
-            let d = (0..e.amendment.changes.len()).filter_map(|i| e.amendment.change_date(i)).min()?;
+            let d = (0..e.amendment.changes.len())
+                .filter_map(|i| e.amendment.change_date(i))
+                .min()?;
             Some((&e.amendment.id, d))
         })
         .collect();
@@ -675,19 +777,33 @@ pub fn history(agreement: &AgreementId, entries: &[Entry], clause: Option<&Claus
                 if clause.is_some() && !items.iter().any(|(_, it)| &it.amendment.id == target) {
                     continue;
                 }
-                (date_of.get(target).copied().unwrap_or(Date::new(1, 1, 1).unwrap_or_else(|| unreachable_date())), e.seq, e.seq)
+                (
+                    date_of
+                        .get(target)
+                        .copied()
+                        .unwrap_or(Date::new(1, 1, 1).unwrap_or_else(|| unreachable_date())),
+                    e.seq,
+                    e.seq,
+                )
             }
             None => {
                 if positions.is_empty() {
                     continue;
                 }
-                (date_of.get(&a.id).copied().unwrap_or_else(unreachable_date), e.seq, 0)
+                (
+                    date_of.get(&a.id).copied().unwrap_or_else(unreachable_date),
+                    e.seq,
+                    0,
+                )
             }
         };
         // A retraction sorts right after its target: (target date, target seq, own seq).
         let key = match a.retracts() {
             Some(target) => {
-                let tseq = known.iter().find(|t| &t.amendment.id == target).map_or(e.seq, |t| t.seq);
+                let tseq = known
+                    .iter()
+                    .find(|t| &t.amendment.id == target)
+                    .map_or(e.seq, |t| t.seq);
                 (key.0, tseq, e.seq)
             }
             None => key,

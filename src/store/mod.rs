@@ -138,7 +138,10 @@ pub mod keys {
     pub fn split_by_id(key: &[u8]) -> Option<(&str, &str)> {
         let rest = key.strip_prefix(&[BY_ID])?;
         let nul = rest.iter().position(|b| *b == 0)?;
-        Some((std::str::from_utf8(&rest[..nul]).ok()?, std::str::from_utf8(&rest[nul + 1..]).ok()?))
+        Some((
+            std::str::from_utf8(&rest[..nul]).ok()?,
+            std::str::from_utf8(&rest[nul + 1..]).ok()?,
+        ))
     }
     /// The first key after every key starting with `prefix`.
     pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {

@@ -20,7 +20,9 @@ pub struct SledStore {
 
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledStore").field("path", &self.path).finish()
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -47,8 +49,13 @@ impl SledStore {
                 .cache_capacity(64 * 1024 * 1024);
             match config.open() {
                 Ok(db) => {
-                    let data_file = File::open(path.join("db")).map_err(|e| io(path, "cannot open sled's data file", e))?;
-                    let store = SledStore { db, path: path.to_path_buf(), data_file };
+                    let data_file = File::open(path.join("db"))
+                        .map_err(|e| io(path, "cannot open sled's data file", e))?;
+                    let store = SledStore {
+                        db,
+                        path: path.to_path_buf(),
+                        data_file,
+                    };
                     if created {
                         // Make the new files' directory entries durable too.
                         store.sync_dir()?;
@@ -57,7 +64,9 @@ impl SledStore {
                 }
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                     if started.elapsed() >= wait {
-                        return Err(StoreError::Busy { path: path.display().to_string() });
+                        return Err(StoreError::Busy {
+                            path: path.display().to_string(),
+                        });
                     }
                     thread::sleep(Duration::from_millis(20));
                 }
@@ -127,9 +136,15 @@ impl Store for SledStore {
                 Write::Delete(k) => batch.remove(k),
             }
         }
-        self.db.apply_batch(batch).map_err(|e| io(&self.path, "write failed", describe(e)))?;
-        self.db.flush().map_err(|e| io(&self.path, "flush failed", describe(e)))?;
-        self.data_file.sync_data().map_err(|e| io(&self.path, "fsync failed", e))
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| io(&self.path, "write failed", describe(e)))?;
+        self.db
+            .flush()
+            .map_err(|e| io(&self.path, "flush failed", describe(e)))?;
+        self.data_file
+            .sync_data()
+            .map_err(|e| io(&self.path, "fsync failed", e))
     }
 
     fn size_on_disk(&self) -> u64 {

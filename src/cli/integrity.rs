@@ -1,0 +1,255 @@
+//! `audit`, `head`, `export`, `import`.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
+
+use pactum::audit::{self, Report};
+use pactum::chain::{self, Checkpoint, Hash};
+use pactum::error::Error;
+use pactum::export;
+use pactum::ledger::Head;
+use pactum::store::{keys, SledStore, Store};
+use pactum::Ledger;
+use serde::Serialize;
+
+use super::{progress_bar, usage, Ctx, Fail, Out};
+
+/// Arguments of `audit`.
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// An export file (JSON Lines) to verify offline, instead of the ledger.
+    file: Option<PathBuf>,
+    /// Also prove the history up to this checkpoint (as `pactum head` printed it) was not rewritten.
+    #[arg(long, value_name = "N:HASH")]
+    checkpoint: Option<Checkpoint>,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `head`.
+#[derive(clap::Args, Debug)]
+pub struct HeadArgs {
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Arguments of `import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The export file (JSON Lines).
+    file: PathBuf,
+}
+
+#[derive(Serialize)]
+struct JsonFailure<'a> {
+    seq: Option<u64>,
+    kind: &'static str,
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonAudit<'a> {
+    ok: bool,
+    entries: u64,
+    head: String,
+    failure: Option<JsonFailure<'a>>,
+}
+
+fn print_report(json: bool, what: &str, r: &Report) -> Result<(), Fail> {
+    let mut out = Out::new();
+    if json {
+        out.json_pretty(&JsonAudit {
+            ok: r.ok,
+            entries: r.entries,
+            head: r.head.to_string(),
+            failure: r.failure.as_ref().map(|f| JsonFailure {
+                seq: f.seq,
+                kind: f.kind.as_str(),
+                detail: &f.detail,
+            }),
+        })?;
+    } else if let Some(f) = &r.failure {
+        out.line(format!("FAILED: {what}: {f}"))?;
+        out.line(format!("{} entries verified before the failure", r.entries))?;
+    } else {
+        out.line(format!(
+            "ok: {} entries of {what} verified: every leaf, link, index and the head",
+            r.entries
+        ))?;
+        out.line(format!("head {}", r.head))?;
+    }
+    out.done()?;
+    if r.ok {
+        Ok(())
+    } else {
+        Err(Fail::Integrity)
+    }
+}
+
+/// `audit`.
+pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
+    if let Some(path) = &a.file {
+        let f =
+            File::open(path).map_err(|e| usage(format!("{}: cannot open: {e}", path.display())))?;
+        let verified =
+            export::verify_export(&mut BufReader::new(f), a.checkpoint, &mut |_, _, _| {});
+        return print_report(a.json, &path.display().to_string(), &verified.report);
+    }
+    if !SledStore::exists(ctx.ledger) {
+        return Err(Fail::Error(Error::Missing(ctx.ledger.to_path_buf())));
+    }
+    let store = SledStore::open(ctx.ledger, ctx.wait)?;
+    let total = store
+        .get(&keys::meta("head"))
+        .ok()
+        .flatten()
+        .and_then(|h| Head::decode(&h))
+        .map_or(0, |h| h.count);
+    let bar = progress_bar(total, "audit");
+    let report = audit::audit_store(&store, a.checkpoint, &mut |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    print_report(a.json, &ctx.ledger.display().to_string(), &report)
+}
+
+#[derive(Serialize)]
+struct JsonHead {
+    entries: u64,
+    hash: String,
+    checkpoint: String,
+}
+
+/// `head`.
+pub fn head(ctx: &Ctx<'_>, a: &HeadArgs) -> Result<(), Fail> {
+    let ledger = ctx.open()?;
+    let cp = ledger.head().checkpoint();
+    let mut out = Out::new();
+    if a.json {
+        out.json(&JsonHead {
+            entries: cp.count,
+            hash: chain::hex(&cp.hash),
+            checkpoint: cp.to_string(),
+        })?;
+    } else {
+        out.line(cp.to_string())?;
+    }
+    out.done()
+}
+
+/// `export`.
+pub fn export(ctx: &Ctx<'_>, a: &ExportArgs) -> Result<(), Fail> {
+    let ledger = ctx.open()?;
+    let bar = progress_bar(ledger.head().count, "export");
+    let mut progress = |n| bar.set_position(n);
+    match &a.output {
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            let r = export::write_export(&ledger, &mut w, &mut progress);
+            bar.finish_and_clear();
+            match r {
+                Err(Error::Usage(m)) if m.contains("Broken pipe") => Err(Fail::Pipe),
+                other => other.map(|_| ()).map_err(Fail::from),
+            }
+        }
+        Some(path) => {
+            let tmp = path.with_extension("jsonl.partial");
+            let f = File::create(&tmp)
+                .map_err(|e| usage(format!("{}: cannot create: {e}", tmp.display())))?;
+            let mut w = BufWriter::new(f);
+            let r = export::write_export(&ledger, &mut w, &mut progress).and_then(|cp| {
+                let f = w
+                    .into_inner()
+                    .map_err(|e| Error::Usage(format!("cannot write: {e}")))?;
+                f.sync_all()
+                    .map_err(|e| Error::Usage(format!("cannot fsync: {e}")))?;
+                std::fs::rename(&tmp, path)
+                    .map_err(|e| Error::Usage(format!("{}: cannot rename: {e}", path.display())))?;
+                Ok(cp)
+            });
+            bar.finish_and_clear();
+            match r {
+                Ok(cp) => {
+                    eprintln!(
+                        "exported {} entries to {}; head {cp}",
+                        cp.count,
+                        path.display()
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    Err(Fail::Error(e))
+                }
+            }
+        }
+    }
+}
+
+/// `import`.
+pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
+    if SledStore::exists(ctx.ledger) {
+        return Err(usage(format!(
+            "{} already holds a ledger; import rebuilds a new one: pass --ledger NEW_PATH",
+            ctx.ledger.display()
+        )));
+    }
+    let f = File::open(&a.file)
+        .map_err(|e| usage(format!("{}: cannot open: {e}", a.file.display())))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(size, "import");
+    let mut reader = BufReader::new(ProgressRead {
+        inner: f,
+        bar: &bar,
+        read: 0,
+    });
+    let mut entries: Vec<(Vec<u8>, Hash)> = Vec::new();
+    let verified = export::verify_export(&mut reader, None, &mut |_, bytes, hash| {
+        entries.push((bytes.to_vec(), *hash))
+    });
+    bar.finish_and_clear();
+    let (Some(origin), true) = (verified.origin, verified.report.ok) else {
+        print_report(false, &a.file.display().to_string(), &verified.report)?;
+        return Err(Fail::Integrity);
+    };
+    let store = SledStore::open(ctx.ledger, ctx.wait)?;
+    let ledger = Ledger::create(store, origin)?;
+    let head = ledger.append_raw(&entries)?;
+    let report = audit::audit_store(ledger.store(), Some(head), &mut |_| {})?;
+    if !report.ok {
+        return print_report(false, &ctx.ledger.display().to_string(), &report);
+    }
+    let mut out = Out::new();
+    out.line(format!(
+        "imported {} entries into {}",
+        head.count,
+        ctx.ledger.display()
+    ))?;
+    out.line(format!("head {head}"))?;
+    out.done()
+}
+
+struct ProgressRead<'a> {
+    inner: File,
+    bar: &'a indicatif::ProgressBar,
+    read: u64,
+}
+
+impl std::io::Read for ProgressRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        self.bar.set_position(self.read);
+        Ok(n)
+    }
+}

@@ -1,0 +1,276 @@
+//! Command-line glue: clap types (help text is the doc comments), opening the
+//! ledger, time, output and exit codes. One file per group of subcommands.
+
+mod append;
+mod integrity;
+mod out;
+mod read;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use pactum::error::Error;
+use pactum::model::{Date, RecordedAt};
+use pactum::projection::KnownAt;
+use pactum::store::{SledStore, StoreError};
+use pactum::Ledger;
+
+pub use out::Out;
+
+/// pactum: a tamper-evident ledger of agreement amendments.
+///
+/// Append amendments (TOML, JSON or JSON Lines), ask what an agreement said on
+/// any date as it was known at any moment, and audit that nobody rewrote the
+/// record. Exit codes: 0 success, 1 integrity failure, 2 refused.
+#[derive(Parser, Debug)]
+#[command(name = "pactum", version, max_term_width = 100)]
+pub struct Cli {
+    /// The ledger (a sled database folder).
+    #[arg(
+        long,
+        global = true,
+        env = "PACTUM_LEDGER",
+        default_value = "pactum.ledger"
+    )]
+    ledger: PathBuf,
+    /// Seconds to wait while another process holds the ledger.
+    #[arg(
+        long,
+        global = true,
+        env = "PACTUM_WAIT",
+        default_value_t = 5.0,
+        value_name = "SECONDS"
+    )]
+    wait: f64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Append amendment files; a folder means its *.toml, *.json, *.jsonl in
+    /// file-name order; `-` reads JSON Lines from standard input.
+    Append(append::Args),
+    /// What an agreement said on a date, as known at a moment.
+    State(read::StateArgs),
+    /// Clauses added, removed and changed between two dates, with a word-level redline.
+    Diff(read::DiffArgs),
+    /// The amendments of an agreement in effective order, with what each did.
+    History(read::HistoryArgs),
+    /// The entries: seq, recorded time, agreement, amendment, effective date, chain hash.
+    Log(read::LogArgs),
+    /// The agreements: title, parties, amendments, first and last effective date, status today.
+    List(read::ListArgs),
+    /// Verify every entry, link, index and the head; or an export file, offline.
+    Audit(integrity::AuditArgs),
+    /// Print the checkpoint N:HASH (entry count and chain hash).
+    Head(integrity::HeadArgs),
+    /// Write a verified JSON Lines copy of the whole ledger.
+    Export(integrity::ExportArgs),
+    /// Rebuild an empty ledger from an export, reproducing every hash.
+    Import(integrity::ImportArgs),
+}
+
+/// How a command ended.
+pub enum Fail {
+    /// Exit 1: an integrity failure (already reported).
+    Integrity,
+    /// An error to print; its exit code follows from it.
+    Error(Error),
+    /// Standard output was closed (e.g. `| head`): exit quietly.
+    Pipe,
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::Error(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Fail {
+        Fail::Error(Error::Store(e))
+    }
+}
+
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Fail {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Fail::Pipe
+        } else {
+            Fail::Error(Error::Usage(format!("cannot write output: {e}")))
+        }
+    }
+}
+
+fn usage(msg: impl Into<String>) -> Fail {
+    Fail::Error(Error::Usage(msg.into()))
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("pactum: internal error: {msg} (please report this)");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = std::panic::catch_unwind(|| run(&cli));
+    match result {
+        Ok(Ok(())) => 0,
+        Ok(Err(Fail::Pipe)) => 0,
+        Ok(Err(Fail::Integrity)) => 1,
+        Ok(Err(Fail::Error(e))) => {
+            let code = match e {
+                Error::Damaged { .. } => 1,
+                _ => 2,
+            };
+            eprintln!("pactum: {}", describe(&cli, &e));
+            code
+        }
+        Err(_) => 2,
+    }
+}
+
+fn describe(cli: &Cli, e: &Error) -> String {
+    match e {
+        Error::Store(StoreError::Busy { path }) => format!(
+            "the ledger {path} is in use by another process (waited {}s; see --wait)",
+            cli.wait
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), Fail> {
+    let ctx = Ctx {
+        ledger: &cli.ledger,
+        wait: Duration::from_secs_f64(cli.wait.clamp(0.0, 86_400.0)),
+    };
+    match &cli.command {
+        Command::Append(a) => append::run(&ctx, a),
+        Command::State(a) => read::state(&ctx, a),
+        Command::Diff(a) => read::diff(&ctx, a),
+        Command::History(a) => read::history(&ctx, a),
+        Command::Log(a) => read::log(&ctx, a),
+        Command::List(a) => read::list(&ctx, a),
+        Command::Audit(a) => integrity::audit(&ctx, a),
+        Command::Head(a) => integrity::head(&ctx, a),
+        Command::Export(a) => integrity::export(&ctx, a),
+        Command::Import(a) => integrity::import(&ctx, a),
+    }
+}
+
+/// What every command gets: where the ledger is, how long to wait for it.
+pub struct Ctx<'a> {
+    ledger: &'a Path,
+    wait: Duration,
+}
+
+impl Ctx<'_> {
+    /// Opens an existing ledger for reading (refuses a missing one).
+    fn open(&self) -> Result<Ledger<SledStore>, Fail> {
+        if !SledStore::exists(self.ledger) {
+            return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
+        }
+        let store = SledStore::open(self.ledger, self.wait)?;
+        Ok(Ledger::open(store)?)
+    }
+
+    /// Opens the ledger for writing, creating it when missing.
+    fn open_or_create(&self) -> Result<Ledger<SledStore>, Fail> {
+        let store = SledStore::open(self.ledger, self.wait)?;
+        Ok(Ledger::open_or_create(store, new_origin)?)
+    }
+}
+
+/// 16 random bytes from the operating system (fallback: time and pid, hashed).
+fn new_origin() -> pactum::chain::Origin {
+    use std::io::Read;
+    let mut o = [0u8; 16];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut o))
+        .is_ok()
+    {
+        return o;
+    }
+    let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+    let h = pactum::chain::leaf(seed.as_bytes());
+    o.copy_from_slice(&h[..16]);
+    o
+}
+
+/// Now: the clock, or `PACTUM_NOW` (RFC 3339) for reproducible runs and tests.
+fn now() -> Result<jiff::Timestamp, Fail> {
+    match std::env::var("PACTUM_NOW") {
+        Ok(s) => s
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| usage(format!("PACTUM_NOW `{s}` is not an RFC 3339 time: {e}"))),
+        Err(_) => Ok(jiff::Timestamp::now()),
+    }
+}
+
+fn today() -> Result<Date, Fail> {
+    let t = now()?;
+    RecordedAt::from_timestamp(t)
+        .date()
+        .ok_or_else(|| usage("the clock is outside years 1–9999"))
+}
+
+fn parse_date(what: &str, s: &str) -> Result<Date, Fail> {
+    s.parse::<Date>().map_err(|e| usage(format!("{what}: {e}")))
+}
+
+/// `#N`, a date (end of that UTC day), or an RFC 3339 time.
+fn parse_known_at(s: Option<&str>) -> Result<KnownAt, Fail> {
+    let Some(s) = s else { return Ok(KnownAt::All) };
+    if let Some(n) = s.strip_prefix('#') {
+        return n
+            .parse()
+            .map(KnownAt::Seq)
+            .map_err(|_| usage(format!("--known-at `{s}`: `#N` needs a seq number")));
+    }
+    if Date::looks_like_date(s) {
+        let d = parse_date("--known-at", s)?;
+        let end = d
+            .civil()
+            .to_datetime(jiff::civil::time(23, 59, 59, 999_999_999))
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(|e| usage(format!("--known-at `{s}`: {e}")))?;
+        return Ok(KnownAt::Time(RecordedAt::from_timestamp(end.timestamp())));
+    }
+    s.parse::<jiff::Timestamp>()
+        .map(|t| KnownAt::Time(RecordedAt::from_timestamp(t)))
+        .map_err(|_| {
+            usage(format!(
+                "--known-at `{s}` is not a date (YYYY-MM-DD), an RFC 3339 time, or #N"
+            ))
+        })
+}
+
+fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({eta})")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}
