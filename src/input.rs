@@ -340,7 +340,12 @@ pub fn parse_toml(file: &str, text: &str) -> Result<Amendment, Error> {
             }
             None => (None, None),
         };
-        input_error(file, line, column, e.message().trim_end().to_string())
+        input_error(
+            file,
+            line,
+            column,
+            e.message().trim_end().replace('\n', ": "),
+        )
     })?;
     finish(file, None, Some(text), input)
 }

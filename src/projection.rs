@@ -599,12 +599,12 @@ pub fn redline(a: &str, b: &str) -> Vec<Segment> {
                 push(Segment::Same(xm[i].to_string()));
                 i += 1;
                 j += 1;
-            } else if j < m && (i == n || t[i * (m + 1) + j + 1] >= t[(i + 1) * (m + 1) + j]) {
-                push(Segment::Added(ym[j].to_string()));
-                j += 1;
-            } else {
+            } else if i < n && (j == m || t[(i + 1) * (m + 1) + j] >= t[i * (m + 1) + j + 1]) {
                 push(Segment::Removed(xm[i].to_string()));
                 i += 1;
+            } else {
+                push(Segment::Added(ym[j].to_string()));
+                j += 1;
             }
         }
     }

@@ -113,11 +113,22 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
             trial
         } else {
             let ledger = ctx.open_or_create()?;
-            append_to(&ledger, &sources, &amendments, now, opts)?
+            let report = append_to(&ledger, &sources, &amendments, now, opts)?;
+            ledger.into_store().close_settled()?;
+            report
         }
     } else {
         let ledger = ctx.open()?;
-        append_to(&ledger, &sources, &amendments, now, opts)?
+        let report = append_to(&ledger, &sources, &amendments, now, opts)?;
+        if !args.dry_run
+            && report
+                .outcomes
+                .iter()
+                .any(|o| matches!(o, Outcome::Appended { .. }))
+        {
+            ledger.into_store().close_settled()?;
+        }
+        report
     };
     print(ctx, args, &sources, &report)
 }

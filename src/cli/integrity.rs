@@ -66,7 +66,7 @@ struct JsonAudit<'a> {
     failure: Option<JsonFailure<'a>>,
 }
 
-fn print_report(json: bool, what: &str, r: &Report) -> Result<(), Fail> {
+fn print_report(json: bool, file: bool, what: &str, r: &Report) -> Result<(), Fail> {
     let mut out = Out::new();
     if json {
         out.json_pretty(&JsonAudit {
@@ -83,8 +83,13 @@ fn print_report(json: bool, what: &str, r: &Report) -> Result<(), Fail> {
         out.line(format!("FAILED: {what}: {f}"))?;
         out.line(format!("{} entries verified before the failure", r.entries))?;
     } else {
+        let checked = if file {
+            "every leaf and link, and the trailer"
+        } else {
+            "every leaf and link, both indexes and the head"
+        };
         out.line(format!(
-            "ok: {} entries of {what} verified: every leaf, link, index and the head",
+            "ok: {what}: {} entries verified: {checked}",
             r.entries
         ))?;
         out.line(format!("head {}", r.head))?;
@@ -104,7 +109,7 @@ pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
             File::open(path).map_err(|e| usage(format!("{}: cannot open: {e}", path.display())))?;
         let verified =
             export::verify_export(&mut BufReader::new(f), a.checkpoint, &mut |_, _, _| {});
-        return print_report(a.json, &path.display().to_string(), &verified.report);
+        return print_report(a.json, true, &path.display().to_string(), &verified.report);
     }
     if !SledStore::exists(ctx.ledger) {
         return Err(Fail::Error(Error::Missing(ctx.ledger.to_path_buf())));
@@ -119,7 +124,7 @@ pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
     let bar = progress_bar(total, "audit");
     let report = audit::audit_store(&store, a.checkpoint, &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
-    print_report(a.json, &ctx.ledger.display().to_string(), &report)
+    print_report(a.json, false, &ctx.ledger.display().to_string(), &report)
 }
 
 #[derive(Serialize)]
@@ -219,7 +224,7 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
     });
     bar.finish_and_clear();
     let (Some(origin), true) = (verified.origin, verified.report.ok) else {
-        print_report(false, &a.file.display().to_string(), &verified.report)?;
+        print_report(false, true, &a.file.display().to_string(), &verified.report)?;
         return Err(Fail::Integrity);
     };
     let store = SledStore::open(ctx.ledger, ctx.wait)?;
@@ -227,8 +232,9 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
     let head = ledger.append_raw(&entries)?;
     let report = audit::audit_store(ledger.store(), Some(head), &mut |_| {})?;
     if !report.ok {
-        return print_report(false, &ctx.ledger.display().to_string(), &report);
+        return print_report(false, false, &ctx.ledger.display().to_string(), &report);
     }
+    ledger.into_store().close_settled()?;
     let mut out = Out::new();
     out.line(format!(
         "imported {} entries into {}",

@@ -282,7 +282,8 @@ fn clause_header(c: &Clause) -> String {
             " ".repeat(WIDTH - left.len() - right.len())
         )
     } else {
-        format!("{left}  {right}")
+        let pad = " ".repeat(WIDTH.saturating_sub(right.len()));
+        format!("{left}\n{pad}{right}")
     }
 }
 
@@ -588,12 +589,19 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
                 .effective
                 .map(|d| format!(" (effective {d})"))
                 .unwrap_or_default();
-            for l in wrap(
+            for (n, l) in wrap(
                 &format!("{}{own}", change_summary(c)),
                 "              ",
                 WIDTH,
-            ) {
-                out.line(l.replacen("              ", "            - ", 1))?;
+            )
+            .into_iter()
+            .enumerate()
+            {
+                if n == 0 {
+                    out.line(l.replacen("              ", "            - ", 1))?;
+                } else {
+                    out.line(l)?;
+                }
             }
         }
     }
