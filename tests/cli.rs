@@ -663,12 +663,11 @@ fn log_human_and_json_lines() {
     e.with_fixture();
     e.ok(&["append", &fixture("elasticsearch-licence")]);
     let out = e.ok(&["log"]);
-    assert_eq!(out.lines().count(), 13, "{out}");
-    assert!(out
-        .lines()
-        .nth(1)
-        .expect("line")
-        .contains("2019-07-22-establish"));
+    assert_eq!(out.lines().count(), 24, "two lines per entry:\n{out}");
+    assert!(out.lines().next().expect("line").contains("2019-07-22-establish"));
+    for line in out.lines() {
+        assert!(line.chars().count() <= 80, "line over 80 columns: {line}");
+    }
     let lines: Vec<serde_json::Value> = e
         .ok(&["log", "--json"])
         .lines()

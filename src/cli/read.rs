@@ -631,20 +631,9 @@ pub fn log(ctx: &Ctx<'_>, a: &LogArgs) -> Result<(), Fail> {
         let t = e.recorded_at.to_string();
         // Seconds are enough here: 2026-11-27T10:24:34Z.
         let t = format!("{}Z", &t[..t.len().min(19)]);
-        out.line(format!(
-            "{:>5}  {t}  {eff:<10}  {}  {}  {}",
-            e.seq,
-            short_hash(hash),
-            e.amendment.agreement,
-            e.amendment.id
-        ))
+        out.line(format!("{:>5}  {eff:<10}  {}  {}", e.seq, e.amendment.agreement, e.amendment.id))?;
+        out.line(format!("       recorded {t}  chain {}", short_hash(hash)))
     };
-    if !a.json {
-        out.line(format!(
-            "{:>5}  {:<20}  {:<10}  {:<12}  {}",
-            "seq", "recorded", "effective", "hash", "agreement / amendment"
-        ))?;
-    }
     match &a.agreement {
         Some(ag) => {
             for seq in ledger.agreement_seqs(ag)? {
