@@ -318,7 +318,7 @@ fn text(r: &mut Rng) -> String {
 
 fn term_value(r: &mut Rng) -> TermValue {
     match r.below(4) {
-        0 => TermValue::Integer(r.below(5) as i64 - 2 + if r.chance(10) { i64::MIN } else { 0 }),
+        0 => TermValue::Integer(*r.pick(&[-2, -1, 0, 1, 2, 1_000_000, i64::MIN, i64::MAX])),
         1 => TermValue::Boolean(r.chance(50)),
         2 => TermValue::Date(day(r.below(90) as i64)),
         _ => TermValue::Text(r.pick(&["net 30", "", "ROFR", "multi word value"]).to_string()),
@@ -328,7 +328,7 @@ fn term_value(r: &mut Rng) -> TermValue {
 fn terms(r: &mut Rng, max: u64) -> Terms {
     let mut t = Terms::new();
     for _ in 0..r.below(max + 1) {
-        t.insert(tname(r.pick(&TERMS)), term_value(r));
+        t.insert(tname(*r.pick(&TERMS)), term_value(r));
     }
     t
 }
@@ -373,9 +373,9 @@ fn add_op(r: &mut Rng, w: &World, d: Date, avoid: &[String]) -> Op {
             .filter(|e| !w.occurred.contains_key(*e))
             .collect();
         eid(if open.is_empty() || r.chance(5) {
-            r.pick(&EVENTS)
+            *r.pick(&EVENTS)
         } else {
-            r.pick(&open)
+            *r.pick(&open)
         })
     });
     Op::Add {
@@ -407,7 +407,7 @@ fn amend_op(r: &mut Rng, w: &World, d: Date, avoid: &[String]) -> Op {
     let mut unset: BTreeSet<TermName> = BTreeSet::new();
     if r.chance(25) && !current.is_empty() {
         for _ in 0..=r.below(2) {
-            let t = tname(r.pick(&current));
+            let t = tname(r.pick(&current).as_str());
             if !set.contains_key(&t) {
                 unset.insert(t);
             }
@@ -415,7 +415,7 @@ fn amend_op(r: &mut Rng, w: &World, d: Date, avoid: &[String]) -> Op {
     }
     let heading = r.chance(25).then(|| r.pick(&HEADINGS).to_string());
     let until = r.chance(15).then(|| plus(d, r.below(20) as i64));
-    let until_event = r.chance(10).then(|| eid(r.pick(&EVENTS)));
+    let until_event = r.chance(10).then(|| eid(*r.pick(&EVENTS)));
     let mut text_ = r.chance(50).then(|| text(r));
     if heading.is_none() && text_.is_none() && set.is_empty() && unset.is_empty() && until.is_none()
         && until_event.is_none()
