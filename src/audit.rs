@@ -481,9 +481,7 @@ fn check_index_key(prefix: u8, k: &[u8], val: &[u8], count: u64) -> Option<Failu
     // agree, so the keys and entries match one to one if every key is well
     // formed and in range.
     let parsed = if prefix == keys::BY_AGREEMENT {
-        keys::split_by_agreement(k)
-            .filter(|_| val.is_empty())
-            .map(|(a, s)| (a, s))
+        keys::split_by_agreement(k).filter(|_| val.is_empty())
     } else {
         keys::split_by_id(k)
             .zip(<[u8; 8]>::try_from(val).ok())

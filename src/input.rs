@@ -563,3 +563,100 @@ pub fn read_paths(paths: &[PathBuf], stdin: &mut dyn BufRead) -> Result<Vec<Sour
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(name: &str, text: &str) -> String {
+        parse_str(name, text)
+            .expect_err("should be refused")
+            .to_string()
+    }
+
+    const HEAD: &str = "agreement = \"a\"\nid = \"x\"\ntitle = \"T\"\neffective = 2024-01-01\n";
+
+    #[test]
+    fn toml_errors_have_line_and_column() {
+        let e = err("f.toml", &format!("{HEAD}[[change]]\nop = \"add\"\nclause = \"c\"\ntext = \"t\"\nterms = {{ share = 0.2 }}\n"));
+        assert!(e.starts_with("f.toml:9:"), "{e}");
+        assert!(e.contains("decimal string such as \"0.2\""), "{e}");
+        let e = err(
+            "f.toml",
+            "agreement = \"a\"\nid = \"x\"\ntitle = \"T\"\nefective = 2024-01-01\n",
+        );
+        assert!(e.starts_with("f.toml:4:1: unknown field `efective`"), "{e}");
+        let e = err(
+            "f.toml",
+            &HEAD.replace("2024-01-01", "2024-01-01T10:00:00Z"),
+        );
+        assert!(e.contains("has a time"), "{e}");
+        let e = err("f.toml", &HEAD.replace("2024-01-01", "\"2025-02-30\""));
+        assert!(e.contains("`2025-02-30` is not a real date"), "{e}");
+    }
+
+    #[test]
+    fn change_level_errors_name_the_change_header_line() {
+        let text = format!("{HEAD}\n[[change]]\nop = \"establish\"\ntitle = \"A\"\nparties = [{{ id = \"p\", name = \"P\" }}]\n\n[[change]]\nop = \"amend\"\nclause = \"c\"\n");
+        let e = err("f.toml", &text);
+        assert!(
+            e.starts_with(
+                "f.toml:11: amendment `x`, change 2 (amend c): an `amend` must name something"
+            ),
+            "{e}"
+        );
+        let e = err("f.toml", &format!("{HEAD}[[change]]\nop = \"modify\"\n"));
+        assert!(
+            e.contains("unknown op `modify`: expected one of establish, add, amend"),
+            "{e}"
+        );
+        let e = err(
+            "f.toml",
+            &format!("{HEAD}[[change]]\nop = \"repeal\"\nclause = \"c\"\ntext = \"t\"\n"),
+        );
+        assert!(
+            e.contains("field `text` does not belong to op `repeal`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn json_and_json_lines_errors() {
+        let e = err("f.json", "{\"agreement\":\"a\",\"id\":\"x\",\"title\":\"T\",\n \"effective\":\"2024-01-01\",\"change\":[{\"op\":\"add\",\"clause\":\"Bad\",\"text\":\"t\"}]}");
+        assert!(e.starts_with("f.json:2:"), "{e}");
+        assert!(e.contains("clause id `Bad`"), "{e}");
+        let e = err("f.jsonl", "\n{\"agreement\":\"a\",\"id\":\"x\",\"title\":\"T\",\"effective\":\"2024-01-01\",\"change\":[{\"op\":\"terminate\"}]}\n{\"agreement\":\"a\"");
+        assert!(e.starts_with("f.jsonl:3:"), "{e}");
+        let e = err("f.json", "[]");
+        assert!(e.contains("one JSON object"), "{e}");
+        let e = err("f.json", "{\"agreement\":\"a\",\"id\":\"x\",\"title\":\"T\",\"effective\":\"2024-01-01\",\"change\":[{\"op\":\"add\",\"clause\":\"c\",\"text\":\"t\",\"terms\":{\"n\":18446744073709551615}}]}");
+        assert!(e.contains("larger than the largest term integer"), "{e}");
+        let e = err("f.yaml", "x");
+        assert!(e.contains("unknown format"), "{e}");
+    }
+
+    #[test]
+    fn text_dates_become_dates_in_every_format() {
+        let json = parse_str("f.json", "{\"agreement\":\"a\",\"id\":\"x\",\"title\":\"T\",\"effective\":\"2024-01-01\",\"change\":[{\"op\":\"add\",\"clause\":\"c\",\"text\":\"t\",\"terms\":{\"d\":\"2030-12-31\",\"s\":\"2030\"}}]}").expect("json");
+        let toml = parse_str("f.toml", &format!("{HEAD}[[change]]\nop = \"add\"\nclause = \"c\"\ntext = \"t\"\nterms = {{ d = 2030-12-31, s = \"2030\" }}\n")).expect("toml");
+        assert_eq!(json[0].changes, toml[0].changes);
+        let Op::Add { terms, .. } = &json[0].changes[0].op else {
+            panic!("not an add")
+        };
+        assert_eq!(
+            terms.values().next(),
+            Some(&TermValue::Date("2030-12-31".parse().expect("date")))
+        );
+        assert_eq!(terms.values().nth(1), Some(&TermValue::Text("2030".into())));
+    }
+
+    #[test]
+    fn retractions_have_no_date() {
+        let ok = parse_str("f.json", "{\"agreement\":\"a\",\"id\":\"r\",\"title\":\"T\",\"change\":[{\"op\":\"retract\",\"amendment\":\"x\",\"reason\":\"typo\"}]}").expect("retraction");
+        assert_eq!(ok[0].retracts().map(|a| a.as_str()), Some("x"));
+        let e = err("f.json", "{\"agreement\":\"a\",\"id\":\"r\",\"title\":\"T\",\"effective\":\"2024-01-01\",\"change\":[{\"op\":\"retract\",\"amendment\":\"x\",\"reason\":\"typo\"}]}");
+        assert!(e.contains("a retraction has no date of its own"), "{e}");
+        let e = err("f.json", "{\"agreement\":\"a\",\"id\":\"r\",\"title\":\"T\",\"change\":[{\"op\":\"terminate\"}]}");
+        assert!(e.contains("missing field `effective`"), "{e}");
+    }
+}

@@ -33,6 +33,9 @@ use crate::limits::*;
 pub struct Date(jiff::civil::Date);
 
 impl Date {
+    /// 0001-01-01, the earliest date.
+    pub const FIRST: Date = Date(jiff::civil::date(1, 1, 1));
+
     /// The date with these parts, if it exists.
     pub fn new(year: i16, month: i8, day: i8) -> Option<Date> {
         if !(YEAR_MIN..=YEAR_MAX).contains(&year) {

@@ -335,7 +335,7 @@ fn unreachable_retract() {
 }
 
 /// The entries a view sees, less retractions and what they retract, in seq order.
-pub fn live<'a>(entries: &'a [Entry], known: KnownAt) -> Vec<&'a Entry> {
+pub fn live(entries: &[Entry], known: KnownAt) -> Vec<&Entry> {
     let known: Vec<&Entry> = entries.iter().filter(|e| known.includes(e)).collect();
     let retracted: BTreeSet<&AmendmentId> = known
         .iter()
@@ -772,17 +772,20 @@ pub fn history(
             })
             .map(|(i, _)| i)
             .collect();
+        // Sort key: (date, seq, 0) for an amendment; a retraction sorts right
+        // after its target: (target's date, target's seq, own seq).
         let key = match a.retracts() {
             Some(target) => {
                 if clause.is_some() && !items.iter().any(|(_, it)| &it.amendment.id == target) {
                     continue;
                 }
+                let tseq = known
+                    .iter()
+                    .find(|t| &t.amendment.id == target)
+                    .map_or(e.seq, |t| t.seq);
                 (
-                    date_of
-                        .get(target)
-                        .copied()
-                        .unwrap_or(Date::new(1, 1, 1).unwrap_or_else(|| unreachable_date())),
-                    e.seq,
+                    date_of.get(target).copied().unwrap_or(Date::FIRST),
+                    tseq,
                     e.seq,
                 )
             }
@@ -790,23 +793,8 @@ pub fn history(
                 if positions.is_empty() {
                     continue;
                 }
-                (
-                    date_of.get(&a.id).copied().unwrap_or_else(unreachable_date),
-                    e.seq,
-                    0,
-                )
+                (date_of.get(&a.id).copied().unwrap_or(Date::FIRST), e.seq, 0)
             }
-        };
-        // A retraction sorts right after its target: (target date, target seq, own seq).
-        let key = match a.retracts() {
-            Some(target) => {
-                let tseq = known
-                    .iter()
-                    .find(|t| &t.amendment.id == target)
-                    .map_or(e.seq, |t| t.seq);
-                (key.0, tseq, e.seq)
-            }
-            None => key,
         };
         items.push((
             key,
@@ -823,12 +811,70 @@ pub fn history(
     Ok(items.into_iter().map(|(_, it)| it).collect())
 }
 
-fn unreachable_date() -> Date {
-    // Every non-retraction amendment has a date; 0001-01-01 stands in otherwise.
-    Date::from_packed(10101).unwrap_or_else(|| panic_free_min())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn panic_free_min() -> Date {
-    // 0001-01-01 always exists.
-    Date::new(1, 1, 1).expect("0001-01-01 is a date")
+    fn words(segs: &[Segment]) -> (String, String) {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for s in segs {
+            match s {
+                Segment::Same(t) => {
+                    a.push(t.clone());
+                    b.push(t.clone());
+                }
+                Segment::Removed(t) => a.push(t.clone()),
+                Segment::Added(t) => b.push(t.clone()),
+            }
+        }
+        (a.join(" "), b.join(" "))
+    }
+
+    #[test]
+    fn redline_reconstructs_both_texts() {
+        let cases = [
+            ("", ""),
+            ("a b c", "a b c"),
+            ("a b c", "a x c"),
+            (
+                "Azure is the exclusive cloud",
+                "Azure holds a right of first refusal",
+            ),
+            ("", "new text"),
+            ("old text", ""),
+        ];
+        for (x, y) in cases {
+            let segs = redline(x, y);
+            assert_eq!(
+                words(&segs),
+                (x.to_string(), y.to_string()),
+                "{x:?} → {y:?}"
+            );
+            for w in segs.windows(2) {
+                assert_ne!(
+                    std::mem::discriminant(&w[0]),
+                    std::mem::discriminant(&w[1]),
+                    "adjacent segments merge"
+                );
+            }
+        }
+        assert_eq!(
+            redline("a b c", "a x c"),
+            vec![
+                Segment::Same("a".into()),
+                Segment::Removed("b".into()),
+                Segment::Added("x".into()),
+                Segment::Same("c".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn huge_redlines_are_bounded() {
+        let a: String = (0..3000).map(|i| format!("a{i} ")).collect();
+        let b: String = (0..3000).map(|i| format!("b{i} ")).collect();
+        let segs = redline(&a, &b);
+        assert_eq!(words(&segs), (a.trim().to_string(), b.trim().to_string()));
+    }
 }

@@ -631,7 +631,10 @@ pub fn log(ctx: &Ctx<'_>, a: &LogArgs) -> Result<(), Fail> {
         let t = e.recorded_at.to_string();
         // Seconds are enough here: 2026-11-27T10:24:34Z.
         let t = format!("{}Z", &t[..t.len().min(19)]);
-        out.line(format!("{:>5}  {eff:<10}  {}  {}", e.seq, e.amendment.agreement, e.amendment.id))?;
+        out.line(format!(
+            "{:>5}  {eff:<10}  {}  {}",
+            e.seq, e.amendment.agreement, e.amendment.id
+        ))?;
         out.line(format!("       recorded {t}  chain {}", short_hash(hash)))
     };
     match &a.agreement {
