@@ -40,6 +40,8 @@ pub enum Kind {
     CheckpointMismatch,
     /// A line of an export file cannot be read.
     Unreadable,
+    /// An export line's readable fields differ from its entry's bytes.
+    FieldMismatch,
 }
 
 impl Kind {
@@ -57,6 +59,7 @@ impl Kind {
             Kind::HeadMismatch => "head-mismatch",
             Kind::CheckpointMismatch => "checkpoint-mismatch",
             Kind::Unreadable => "unreadable",
+            Kind::FieldMismatch => "field-mismatch",
         }
     }
 }
@@ -384,7 +387,7 @@ pub fn audit_store<S: Store + ?Sized>(
     }
     let count = v.count();
     // The head.
-    if head.count != count || head.chain != v.head().hash {
+    if head.count != count || head.chain != v.head().hash || head.recorded_at != v.last_time {
         let seq = if head.count > count {
             Some(count)
         } else {
@@ -397,11 +400,13 @@ pub fn audit_store<S: Store + ?Sized>(
                 seq,
                 Kind::HeadMismatch,
                 format!(
-                    "the head metadata says {} entries ending {}, the entries give {} ending {}",
+                    "the head metadata says {} entries ending {} (recorded {}), the entries give {} ending {} (recorded {})",
                     head.count,
                     short(&head.chain),
+                    head.recorded_at.map_or("-".into(), |t| t.to_string()),
                     count,
-                    short(&v.head().hash)
+                    short(&v.head().hash),
+                    v.last_time.map_or("-".into(), |t| t.to_string())
                 ),
             ),
         );

@@ -86,6 +86,20 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
     let entry: Entry = options()
         .deserialize(body)
         .map_err(|e| DecodeError(format!("undecodable entry: {e}")))?;
+    // seq (8) + recorded_at (8) precede the amendment.
+    let amendment_len = body.len().saturating_sub(16);
+    if amendment_len > crate::limits::AMENDMENT_BYTES_MAX {
+        return Err(DecodeError(format!(
+            "stored amendment is {amendment_len} bytes, over the limit of {} bytes (AMENDMENT_BYTES_MAX)",
+            crate::limits::AMENDMENT_BYTES_MAX
+        )));
+    }
+    if !entry.recorded_at.in_range() {
+        return Err(DecodeError(format!(
+            "recorded time {} µs is outside years 1970–9999",
+            entry.recorded_at.0
+        )));
+    }
     entry
         .amendment
         .validate()
@@ -95,6 +109,30 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
         return Err(DecodeError("entry bytes are not canonical".into()));
     }
     Ok(entry)
+}
+
+/// SHA-256 of the encoding of `value` with [`options`] less the size limit
+/// (streamed: used for state digests, which may be larger than an entry).
+pub fn hash_encoding<T: Serialize>(value: &T) -> crate::chain::Hash {
+    use sha2::Digest;
+    struct HashWriter(sha2::Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(sha2::Sha256::new());
+    let unbounded = bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .reject_trailing_bytes();
+    // Writing into a hasher cannot fail, and these types always serialize.
+    let _ = unbounded.serialize_into(&mut w, value);
+    w.0.finalize().into()
 }
 
 /// The canonical bytes of an amendment alone (used to compare for idempotency).

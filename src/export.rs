@@ -198,7 +198,17 @@ pub fn verify_export(
         Some(Ok(l)) => serde_json::from_slice(&l).ok(),
         _ => None,
     };
-    let Some(header) = header.filter(|h| h.pactum_export == EXPORT_VERSION) else {
+    if let Some(h) = header
+        .as_ref()
+        .filter(|h| h.pactum_export != EXPORT_VERSION)
+    {
+        return failed(
+            None,
+            unreadable(None, format!("export format version {} is not known (this pactum reads version {EXPORT_VERSION})", h.pactum_export)),
+            None,
+        );
+    }
+    let Some(header) = header else {
         return failed(
             None,
             unreadable(None, "line 1 is not a pactum export header".into()),
@@ -282,7 +292,7 @@ pub fn verify_export(
                 {
                     return failed(Some(&v), Failure {
                         seq: Some(e.seq),
-                        kind: Kind::Misplaced,
+                        kind: Kind::FieldMismatch,
                         detail: format!("line {line_no}: the readable fields do not match the entry's bytes"),
                     }, Some(origin));
                 }

@@ -344,27 +344,199 @@ pub fn parse_toml(file: &str, text: &str) -> Result<Amendment, Error> {
             file,
             line,
             column,
-            e.message().trim_end().replace('\n', ": "),
+            toml_message(text, e.span(), e.message()),
         )
     })?;
     finish(file, None, Some(text), input)
 }
 
-fn json_error(file: &str, line_base: Option<u32>, e: serde_json::Error) -> Error {
+fn json_error(file: &str, line_base: Option<u32>, text: &str, e: serde_json::Error) -> Error {
     let msg = e.to_string();
-    let msg = match msg.rsplit_once(" at line ") {
+    let mut msg = match msg.rsplit_once(" at line ") {
         Some((m, _)) => m.to_string(),
         None => msg,
     };
+    if e.is_eof() && line_base.is_some() {
+        msg.push_str(" (JSON Lines holds one whole amendment per line)");
+    } else if msg.starts_with("trailing characters") {
+        msg.push_str(" (a .json file holds one amendment; for several, use JSON Lines, .jsonl)");
+    } else if e.is_data() {
+        if msg.contains("is out of range: term integers") && e.line() > 0 {
+            // Name the number as written, not as the float serde_json made of it.
+            let line_start: usize = text
+                .split_inclusive('\n')
+                .take(e.line() - 1)
+                .map(str::len)
+                .sum();
+            let at = (line_start + e.column()).min(text.len());
+            let mut end = at;
+            while end > 0 && !text.as_bytes()[end - 1].is_ascii_digit() {
+                end -= 1;
+            }
+            let literal = span_token(text, end.saturating_sub(1));
+            if let Some((before, after)) = msg.split_once(" is out of range") {
+                if let Some(prefix) = before.strip_suffix(before.rsplit(' ').next().unwrap_or("")) {
+                    msg = format!("{prefix}{literal} is out of range{after}");
+                }
+            }
+        }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+            msg = name_change(&v, msg, |c| {
+                ParsedChange::deserialize(c)
+                    .err()
+                    .map(|e| strip_position(&e.to_string()))
+            });
+        }
+    }
     let (line, column) = if e.line() == 0 {
         (line_base, None)
     } else {
         (
             Some(line_base.map_or(e.line() as u32, |b| b + e.line() as u32 - 1)),
-            Some(e.column() as u32),
+            Some((e.column() as u32).max(1)),
         )
     };
     input_error(file, line, column, msg)
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rsplit_once(" at line ") {
+        Some((m, _)) => m.to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Prefixes an error inside a change with the amendment and the change it is
+/// in, found by deserializing each change of the generic document again.
+fn name_change<V: GenericDoc>(
+    doc: &V,
+    msg: String,
+    fails: impl Fn(&V) -> Option<String>,
+) -> String {
+    let id = doc
+        .field("id")
+        .and_then(|v| v.text())
+        .unwrap_or_else(|| "?".into());
+    let Some(changes) = doc
+        .field("change")
+        .or_else(|| doc.field("changes"))
+        .and_then(|c| c.items())
+    else {
+        return msg;
+    };
+    for (i, c) in changes.iter().enumerate() {
+        if fails(c).as_deref() == Some(msg.as_str()) {
+            let mut what: Vec<String> = Vec::new();
+            for f in ["op", "clause", "event", "amendment"] {
+                if let Some(t) = c.field(f).and_then(|v| v.text()) {
+                    what.push(t);
+                }
+            }
+            let what = if what.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", what.join(" "))
+            };
+            return format!("amendment `{id}`, change {}{what}: {msg}", i + 1);
+        }
+    }
+    msg
+}
+
+/// Just enough of a parsed TOML or JSON document to name a change.
+trait GenericDoc: Sized {
+    fn field(&self, name: &str) -> Option<&Self>;
+    fn text(&self) -> Option<String>;
+    fn items(&self) -> Option<&Vec<Self>>;
+}
+
+impl GenericDoc for serde_json::Value {
+    fn field(&self, name: &str) -> Option<&Self> {
+        self.get(name)
+    }
+    fn text(&self) -> Option<String> {
+        self.as_str().map(String::from)
+    }
+    fn items(&self) -> Option<&Vec<Self>> {
+        self.as_array()
+    }
+}
+
+impl GenericDoc for toml::Value {
+    fn field(&self, name: &str) -> Option<&Self> {
+        self.get(name)
+    }
+    fn text(&self) -> Option<String> {
+        self.as_str().map(String::from)
+    }
+    fn items(&self) -> Option<&Vec<Self>> {
+        self.as_array()
+    }
+}
+
+/// The byte offset of `snippet` (a subslice of `text`) in `text`.
+fn snippet_start(text: &str, snippet: &str) -> usize {
+    (snippet.as_ptr() as usize)
+        .saturating_sub(text.as_ptr() as usize)
+        .min(text.len())
+}
+
+/// The date-or-number-like token of `text` around byte `at`.
+fn span_token(text: &str, at: usize) -> &str {
+    let b = text.as_bytes();
+    let ok = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b':' | b'.' | b'_');
+    let mut start = at.min(b.len());
+    while start > 0 && ok(b[start - 1]) {
+        start -= 1;
+    }
+    let mut end = at.min(b.len());
+    while end < b.len() && ok(b[end]) {
+        end += 1;
+    }
+    text.get(start..end).unwrap_or("")
+}
+
+/// Makes toml's messages say what a user needs to know.
+fn toml_message(text: &str, span: Option<std::ops::Range<usize>>, message: &str) -> String {
+    let mut msg = message.trim_end().replace('\n', ": ");
+    let snippet = span.clone().and_then(|s| text.get(s)).unwrap_or("").trim();
+    let line_text = span
+        .and_then(|s| text.get(..s.start.min(text.len())))
+        .map(|before| {
+            let start = before.rfind('\n').map_or(0, |p| p + 1);
+            text[start..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default();
+    if msg.starts_with("invalid date-time") && !snippet.is_empty() {
+        let token = span_token(text, snippet_start(text, snippet));
+        msg = format!("`{token}` is not a real date ({msg})");
+    } else if msg.contains("number too large") || msg.contains("number too small") {
+        msg.push_str(&format!(
+            " (term integers are 64-bit, i64: from {} to {})",
+            i64::MIN,
+            i64::MAX
+        ));
+    } else if line_text.ends_with('=') {
+        let key = line_text.trim_end_matches('=').trim();
+        msg = format!("`{key} =` has no value ({msg})");
+    } else if line_text.starts_with("[change]") || line_text.starts_with("[changes]") {
+        msg = format!(
+            "`change` must be an array of tables: write `[[change]]`, not `[change]` ({msg})"
+        );
+    } else if let Ok(doc) = text.parse::<toml::Table>() {
+        let doc = toml::Value::Table(doc);
+        msg = name_change(&doc, msg, |c| {
+            ParsedChange::deserialize(c.clone())
+                .err()
+                .map(|e| e.message().trim_end().replace('\n', ": "))
+        });
+    }
+    msg
 }
 
 /// Parses one JSON amendment (`line`: the line it starts on, for JSON Lines).
@@ -388,7 +560,7 @@ pub fn parse_json(file: &str, line: Option<u32>, text: &str) -> Result<Amendment
         ));
     }
     let input: AmendmentInput =
-        serde_json::from_str(text).map_err(|e| json_error(file, line, e))?;
+        serde_json::from_str(text).map_err(|e| json_error(file, line, text, e))?;
     finish(file, line, None, input)
 }
 
@@ -434,6 +606,7 @@ pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Err
             )));
         }
         let text = utf8(file, Some(line_no), &buf)?;
+        let text = text.trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() {
             continue;
         }

@@ -252,7 +252,11 @@ impl<S: Store> Ledger<S> {
                     keys::entry_seq(&k).ok_or_else(|| damaged(None, "malformed entry key"))?;
                 let stored = StoredEntry::split(&v)
                     .ok_or_else(|| damaged(Some(seq), "entry value too short"))?;
-                if seq + 1 != head.count || stored.chain != head.chain {
+                let last_time = decode_stored(seq, &v)?.0.recorded_at;
+                if seq + 1 != head.count
+                    || stored.chain != head.chain
+                    || head.recorded_at != Some(last_time)
+                {
                     return Err(damaged(
                         Some(seq),
                         format!(
@@ -416,6 +420,12 @@ impl<S: Store> Ledger<S> {
                     actual: head.count,
                 });
             }
+        }
+        if !now.in_range() {
+            return Err(Error::Usage(format!(
+                "the time {} µs is outside years 1970–9999",
+                now.0
+            )));
         }
         let recorded_at = head.recorded_at.map_or(now, |last| last.max(now));
         let mut work: HashMap<AgreementId, Work> = HashMap::new();
@@ -672,7 +682,9 @@ impl Work {
                     let live = [new];
                     let mut scratch = tip.clone();
                     for s in projection::steps(&live) {
-                        scratch.apply(&s).map_err(|c| describe_conflict(new, &c))?;
+                        scratch
+                            .apply(&s)
+                            .map_err(|c| describe_conflict(&self.entries, new, &c))?;
                     }
                     *tip = scratch;
                     return Ok(());
@@ -698,16 +710,46 @@ impl Work {
                 self.tip = Some(r);
                 Ok(())
             }
-            Err(c) => Err(describe_conflict(new, &c)),
+            Err(c) => Err(describe_conflict(&self.entries, new, &c)),
         }
     }
 }
 
-fn describe_conflict(new: &Entry, c: &projection::Conflict) -> (Option<(usize, String)>, String) {
+fn describe_conflict(
+    entries: &[Entry],
+    new: &Entry,
+    c: &projection::Conflict,
+) -> (Option<(usize, String)>, String) {
+    let establish = |e: &&&Entry| {
+        matches!(
+            e.amendment.changes.first(),
+            Some(Change {
+                op: Op::Establish { .. },
+                ..
+            })
+        )
+    };
     if c.amendment == new.amendment.id && c.seq == new.seq {
+        let live = projection::live(entries, projection::KnownAt::All);
+        let reason = match live.iter().find(establish) {
+            _ if !c.reason.starts_with("the agreement is not established") => c.reason.clone(),
+            None => {
+                return (
+                    Some((c.change, c.op.clone())),
+                    format!(
+                    "agreement `{}` is not in the ledger: its first amendment must `establish` it",
+                    new.amendment.agreement
+                ),
+                )
+            }
+            Some(e) => match e.amendment.change_date(0) {
+                Some(d) => format!("{} (it is established on {d})", c.reason),
+                None => c.reason.clone(),
+            },
+        };
         (
             Some((c.change, c.op.clone())),
-            format!("does not apply on {}: {}", c.date, c.reason),
+            format!("does not apply on {}: {reason}", c.date),
         )
     } else {
         let what = if new.amendment.is_retraction() {

@@ -41,6 +41,7 @@ pub mod export;
 pub mod input;
 pub mod ledger;
 pub mod limits;
+pub mod merkle;
 pub mod model;
 pub mod projection;
 pub mod store;

@@ -24,6 +24,13 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::limits::*;
 
+/// A limit with its name, for messages.
+macro_rules! lim {
+    ($n:ident) => {
+        ($n, stringify!($n))
+    };
+}
+
 // ---------------------------------------------------------------- dates
 
 /// A calendar day (valid time, day precision), `YYYY-MM-DD`, years 1–9999.
@@ -193,6 +200,14 @@ impl RecordedAt {
     pub fn from_timestamp(t: jiff::Timestamp) -> RecordedAt {
         RecordedAt(t.as_microsecond())
     }
+    /// The latest time a ledger records: 9999-12-31T23:59:59.999999Z.
+    pub const MAX: RecordedAt = RecordedAt(253_402_300_799_999_999);
+
+    /// Whether this time is one a ledger records (1970 to 9999).
+    pub fn in_range(self) -> bool {
+        (0..=RecordedAt::MAX.0).contains(&self.0)
+    }
+
     /// As a jiff timestamp.
     pub fn timestamp(self) -> jiff::Timestamp {
         jiff::Timestamp::from_microsecond(self.0).unwrap_or(jiff::Timestamp::MIN)
@@ -239,10 +254,10 @@ fn is_slug_segment(s: &str, extra: &[u8]) -> bool {
         })
 }
 
-fn check_slug(s: &str, what: &str, max: usize) -> Result<(), String> {
+fn check_slug(s: &str, what: &str, (max, limit): (usize, &str)) -> Result<(), String> {
     if s.len() > max {
         return Err(format!(
-            "{what} `{}` is {} bytes, over the limit of {max}",
+            "{what} `{}` is {} bytes, over the limit of {max} bytes ({limit})",
             clip(s),
             s.len()
         ));
@@ -310,13 +325,13 @@ macro_rules! id_type {
 
 id_type!(
     /// An agreement's slug, e.g. `microsoft-openai`: `[a-z0-9][a-z0-9-]{0,63}`.
-    AgreementId, "agreement id", |s| check_slug(s, "agreement id", AGREEMENT_ID_BYTES_MAX)
+    AgreementId, "agreement id", |s| check_slug(s, "agreement id", lim!(AGREEMENT_ID_BYTES_MAX))
 );
 id_type!(
     /// An amendment's id, unique within its agreement: `[a-z0-9][a-z0-9.-]{0,127}`.
     AmendmentId, "amendment id", |s| {
         if s.len() > AMENDMENT_ID_BYTES_MAX {
-            return Err(format!("amendment id `{}` is {} bytes, over the limit of {AMENDMENT_ID_BYTES_MAX}", clip(s), s.len()));
+            return Err(format!("amendment id `{}` is {} bytes, over the limit of {AMENDMENT_ID_BYTES_MAX} bytes (AMENDMENT_ID_BYTES_MAX)", clip(s), s.len()));
         }
         if !is_slug_segment(s, b".") {
             return Err(format!("amendment id `{}` must match [a-z0-9][a-z0-9.-]{{0,127}}", clip(s)));
@@ -328,7 +343,7 @@ id_type!(
     /// A clause id: slug segments joined by `.`, e.g. `compute.exclusivity`, at most 128 bytes.
     ClauseId, "clause id", |s| {
         if s.len() > CLAUSE_ID_BYTES_MAX {
-            return Err(format!("clause id `{}` is {} bytes, over the limit of {CLAUSE_ID_BYTES_MAX}", clip(s), s.len()));
+            return Err(format!("clause id `{}` is {} bytes, over the limit of {CLAUSE_ID_BYTES_MAX} bytes (CLAUSE_ID_BYTES_MAX)", clip(s), s.len()));
         }
         if !s.split('.').all(|seg| is_slug_segment(seg, b"")) {
             return Err(format!("clause id `{}` must be [a-z0-9][a-z0-9-]* segments joined by `.`", clip(s)));
@@ -338,17 +353,17 @@ id_type!(
 );
 id_type!(
     /// An event named by `occur` and `until_event`, e.g. `agi-verified`.
-    EventId, "event id", |s| check_slug(s, "event id", EVENT_ID_BYTES_MAX)
+    EventId, "event id", |s| check_slug(s, "event id", lim!(EVENT_ID_BYTES_MAX))
 );
 id_type!(
     /// A party's id, e.g. `microsoft`.
-    PartyId, "party id", |s| check_slug(s, "party id", PARTY_ID_BYTES_MAX)
+    PartyId, "party id", |s| check_slug(s, "party id", lim!(PARTY_ID_BYTES_MAX))
 );
 id_type!(
     /// A term's name: `[a-z][a-z0-9_]{0,63}`, unit last (`commitment_usd`).
     TermName, "term name", |s| {
         if s.len() > TERM_NAME_BYTES_MAX {
-            return Err(format!("term name `{}` is {} bytes, over the limit of {TERM_NAME_BYTES_MAX}", clip(s), s.len()));
+            return Err(format!("term name `{}` is {} bytes, over the limit of {TERM_NAME_BYTES_MAX} bytes (TERM_NAME_BYTES_MAX)", clip(s), s.len()));
         }
         let b = s.as_bytes();
         if b.is_empty() || !b[0].is_ascii_lowercase()
@@ -472,6 +487,13 @@ impl<'de> Visitor<'de> for TermVisitor {
         })
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<TermValue, E> {
+        if v.fract() == 0.0 && v.abs() >= 9.2e18 {
+            return Err(E::custom(format!(
+                "integer {v:e} is out of range: term integers are 64-bit (i64), from {} to {}",
+                i64::MIN,
+                i64::MAX
+            )));
+        }
         Err(E::custom(format!(
             "floating-point number {v} is refused: write it as a decimal string such as \"{v}\""
         )))
@@ -673,10 +695,15 @@ impl Invalid {
 }
 
 /// Checks a text field: length limit, no control characters but tab and newline.
-pub fn check_text(field: &str, s: &str, max: usize, allow_empty: bool) -> Result<(), String> {
+pub fn check_text(
+    field: &str,
+    s: &str,
+    (max, name): (usize, &str),
+    allow_empty: bool,
+) -> Result<(), String> {
     if s.len() > max {
         return Err(format!(
-            "`{field}` is {} bytes, over the limit of {max} bytes",
+            "`{field}` is {} bytes, over the limit of {max} bytes ({name})",
             s.len()
         ));
     }
@@ -698,13 +725,18 @@ pub fn check_text(field: &str, s: &str, max: usize, allow_empty: bool) -> Result
 fn check_terms(field: &str, terms: &Terms) -> Result<(), String> {
     if terms.len() > TERMS_PER_CLAUSE_MAX {
         return Err(format!(
-            "`{field}` has {} terms, over the limit of {TERMS_PER_CLAUSE_MAX}",
+            "`{field}` has {} terms, over the limit of {TERMS_PER_CLAUSE_MAX} (TERMS_PER_CLAUSE_MAX)",
             terms.len()
         ));
     }
     for (name, v) in terms {
         if let TermValue::Text(t) = v {
-            check_text(&format!("{field}.{name}"), t, TERM_TEXT_BYTES_MAX, true)?;
+            check_text(
+                &format!("{field}.{name}"),
+                t,
+                lim!(TERM_TEXT_BYTES_MAX),
+                true,
+            )?;
             if Date::looks_like_date(t) {
                 return Err(format!("`{field}.{name}`: `{t}` is not a real date"));
             }
@@ -746,16 +778,17 @@ impl Amendment {
     /// Checks every rule that does not depend on the ledger (§2 of the design):
     /// limits, required fields, fields that go together.
     pub fn validate(&self) -> Result<(), Invalid> {
-        check_text("title", &self.title, SHORT_TEXT_BYTES_MAX, false).map_err(Invalid::whole)?;
+        check_text("title", &self.title, lim!(SHORT_TEXT_BYTES_MAX), false)
+            .map_err(Invalid::whole)?;
         if let Some(s) = &self.source {
-            check_text("source", s, SOURCE_BYTES_MAX, false).map_err(Invalid::whole)?;
+            check_text("source", s, lim!(SOURCE_BYTES_MAX), false).map_err(Invalid::whole)?;
         }
         if self.changes.is_empty() {
             return Err(Invalid::whole("an amendment needs at least one change"));
         }
         if self.changes.len() > CHANGES_PER_AMENDMENT_MAX {
             return Err(Invalid::whole(format!(
-                "{} changes, over the limit of {CHANGES_PER_AMENDMENT_MAX} changes per amendment",
+                "{} changes, over the limit of {CHANGES_PER_AMENDMENT_MAX} changes per amendment (CHANGES_PER_AMENDMENT_MAX)",
                 self.changes.len()
             )));
         }
@@ -802,7 +835,7 @@ impl Amendment {
                             "`establish` must be the first change of its amendment",
                         ));
                     }
-                    check_text("title", title, SHORT_TEXT_BYTES_MAX, false)
+                    check_text("title", title, lim!(SHORT_TEXT_BYTES_MAX), false)
                         .map_err(|m| Invalid::at(i, m))?;
                     if parties.is_empty() {
                         return Err(Invalid::at(i, "`establish` needs at least one party"));
@@ -811,13 +844,13 @@ impl Amendment {
                         return Err(Invalid::at(
                             i,
                             format!(
-                                "{} parties, over the limit of {PARTIES_PER_AGREEMENT_MAX}",
+                                "{} parties, over the limit of {PARTIES_PER_AGREEMENT_MAX} (PARTIES_PER_AGREEMENT_MAX)",
                                 parties.len()
                             ),
                         ));
                     }
                     for (j, p) in parties.iter().enumerate() {
-                        check_text("parties.name", &p.name, SHORT_TEXT_BYTES_MAX, false)
+                        check_text("parties.name", &p.name, lim!(SHORT_TEXT_BYTES_MAX), false)
                             .map_err(|m| Invalid::at(i, m))?;
                         if parties[..j].iter().any(|q| q.id == p.id) {
                             return Err(Invalid::at(
@@ -834,10 +867,10 @@ impl Amendment {
                     until,
                     ..
                 } => {
-                    check_text("text", text, CLAUSE_TEXT_BYTES_MAX, false)
+                    check_text("text", text, lim!(CLAUSE_TEXT_BYTES_MAX), false)
                         .map_err(|m| Invalid::at(i, m))?;
                     if let Some(h) = heading {
-                        check_text("heading", h, SHORT_TEXT_BYTES_MAX, false)
+                        check_text("heading", h, lim!(SHORT_TEXT_BYTES_MAX), false)
                             .map_err(|m| Invalid::at(i, m))?;
                     }
                     check_terms("terms", terms).map_err(|m| Invalid::at(i, m))?;
@@ -862,11 +895,11 @@ impl Amendment {
                         return Err(Invalid::at(i, "an `amend` must name something to change: `set`, `unset`, `heading`, `text`, `until` or `until_event`"));
                     }
                     if let Some(t) = text {
-                        check_text("text", t, CLAUSE_TEXT_BYTES_MAX, false)
+                        check_text("text", t, lim!(CLAUSE_TEXT_BYTES_MAX), false)
                             .map_err(|m| Invalid::at(i, m))?;
                     }
                     if let Some(h) = heading {
-                        check_text("heading", h, SHORT_TEXT_BYTES_MAX, false)
+                        check_text("heading", h, lim!(SHORT_TEXT_BYTES_MAX), false)
                             .map_err(|m| Invalid::at(i, m))?;
                     }
                     check_terms("set", set).map_err(|m| Invalid::at(i, m))?;
@@ -874,13 +907,16 @@ impl Amendment {
                         return Err(Invalid::at(
                             i,
                             format!(
-                                "`unset` names {} terms, over the limit of {TERMS_PER_CLAUSE_MAX}",
+                                "`unset` names {} terms, over the limit of {TERMS_PER_CLAUSE_MAX} (TERMS_PER_CLAUSE_MAX)",
                                 unset.len()
                             ),
                         ));
                     }
-                    if !unset.windows(2).all(|w| w[0] < w[1]) {
-                        return Err(Invalid::at(i, "`unset` names a term twice"));
+                    if let Some(w) = unset.windows(2).find(|w| w[0] >= w[1]) {
+                        return Err(Invalid::at(
+                            i,
+                            format!("`unset` names the term `{}` twice", w[1]),
+                        ));
                     }
                     if let Some(t) = unset.iter().find(|t| set.contains_key(*t)) {
                         return Err(Invalid::at(
@@ -893,12 +929,12 @@ impl Amendment {
                 Op::Repeal { .. } => {}
                 Op::Occur { note, .. } | Op::Terminate { note } => {
                     if let Some(n) = note {
-                        check_text("note", n, SHORT_TEXT_BYTES_MAX, false)
+                        check_text("note", n, lim!(SHORT_TEXT_BYTES_MAX), false)
                             .map_err(|m| Invalid::at(i, m))?;
                     }
                 }
                 Op::Retract { amendment, reason } => {
-                    check_text("reason", reason, SHORT_TEXT_BYTES_MAX, false)
+                    check_text("reason", reason, lim!(SHORT_TEXT_BYTES_MAX), false)
                         .map_err(|m| Invalid::at(i, m))?;
                     if *amendment == self.id {
                         return Err(Invalid::at(i, "an amendment cannot retract itself"));

@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::chain::Hash;
 use crate::codec::{self, Entry};
@@ -464,9 +463,7 @@ pub fn digest(
         parties,
         clauses,
     };
-    // Encoding plain, bounded values cannot fail; hash the empty input if it ever did.
-    let bytes = codec::encode(&input).unwrap_or_default();
-    Sha256::digest(&bytes).into()
+    codec::hash_encoding(&input)
 }
 
 /// The state of `agreement` at `at` as known at `known`; `entries` are the

@@ -324,7 +324,7 @@ fn refused_append_to_missing_ledger_creates_nothing() {
     std::fs::write(&bad, r#"{"agreement":"a","id":"b","title":"t","effective":"2025-01-01","change":[{"op":"add","clause":"c","text":"x"}]}"#).expect("write");
     let err = e.fails(&["append", &bad.display().to_string()], 2);
     assert!(
-        err.contains("the agreement is not established on 2025-01-01"),
+        err.contains("agreement `a` is not in the ledger: its first amendment must `establish` it"),
         "{err}"
     );
     assert!(!e.ledger().exists());
@@ -664,7 +664,11 @@ fn log_human_and_json_lines() {
     e.ok(&["append", &fixture("elasticsearch-licence")]);
     let out = e.ok(&["log"]);
     assert_eq!(out.lines().count(), 24, "two lines per entry:\n{out}");
-    assert!(out.lines().next().expect("line").contains("2019-07-22-establish"));
+    assert!(out
+        .lines()
+        .next()
+        .expect("line")
+        .contains("2019-07-22-establish"));
     for line in out.lines() {
         assert!(line.chars().count() <= 80, "line over 80 columns: {line}");
     }

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 use super::{Pair, Scan, Store, StoreError, Write};
 
+/// Values from this size on may be stored by sled as blob files (its
+/// threshold is a quarter of the 512 KiB segment, less headers): a commit
+/// holding one fsyncs the blob files too.
+const BLOB_VALUE_BYTES_MIN: usize = 96 * 1024;
+
 /// A ledger in a sled database at a path.
 pub struct SledStore {
     db: sled::Db,
@@ -73,6 +78,28 @@ impl SledStore {
                 Err(e) => return Err(io(path, "cannot open the sled database", describe(e))),
             }
         }
+    }
+
+    /// sled writes a value larger than about a quarter of its segment (128 KiB)
+    /// to its own file under `blobs/`, and never fsyncs it: pactum does.
+    fn sync_blobs(&self) -> Result<(), StoreError> {
+        let dir = self.path.join("blobs");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(&dir, "cannot list sled's blobs", e)),
+        };
+        for e in entries {
+            let p = e
+                .map_err(|e| io(&dir, "cannot list sled's blobs", e))?
+                .path();
+            File::open(&p)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| io(&p, "cannot fsync a sled blob", e))?;
+        }
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io(&dir, "cannot fsync the blobs folder", e))
     }
 
     fn sync_dir(&self) -> Result<(), StoreError> {
@@ -150,6 +177,9 @@ impl Store for SledStore {
     }
 
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let large = writes
+            .iter()
+            .any(|w| matches!(w, Write::Put(_, v) if v.len() >= BLOB_VALUE_BYTES_MIN));
         let mut batch = sled::Batch::default();
         for w in writes {
             match w {
@@ -165,7 +195,11 @@ impl Store for SledStore {
             .map_err(|e| io(&self.path, "flush failed", describe(e)))?;
         self.data_file
             .sync_data()
-            .map_err(|e| io(&self.path, "fsync failed", e))
+            .map_err(|e| io(&self.path, "fsync failed", e))?;
+        if large {
+            self.sync_blobs()?;
+        }
+        Ok(())
     }
 
     fn size_on_disk(&self) -> u64 {
