@@ -9,9 +9,10 @@
 
 use std::fmt;
 
-use crate::chain::{self, Checkpoint, Hash, Origin};
+use crate::chain::{self, Checkpoint, CheckpointText, Hash, Origin};
 use crate::codec::{self, Entry};
 use crate::ledger::{Head, StoredEntry, LAYOUT_VERSION};
+use crate::merkle::{self, Frontier};
 use crate::model::RecordedAt;
 use crate::store::{keys, Store, StoreError};
 
@@ -38,6 +39,8 @@ pub enum Kind {
     HeadMismatch,
     /// The ledger does not extend the checkpoint given.
     CheckpointMismatch,
+    /// A stored Merkle subtree hash does not match the entries.
+    TreeMismatch,
     /// A line of an export file cannot be read.
     Unreadable,
     /// An export line's readable fields differ from its entry's bytes.
@@ -58,6 +61,7 @@ impl Kind {
             Kind::IndexMismatch => "index-mismatch",
             Kind::HeadMismatch => "head-mismatch",
             Kind::CheckpointMismatch => "checkpoint-mismatch",
+            Kind::TreeMismatch => "tree-mismatch",
             Kind::Unreadable => "unreadable",
             Kind::FieldMismatch => "field-mismatch",
         }
@@ -119,20 +123,65 @@ pub struct Verifier {
     prev: Hash,
     next: u64,
     last_time: Option<RecordedAt>,
-    checkpoint: Option<Checkpoint>,
+    tree: Frontier,
+    nodes: Vec<(u8, u64, Hash)>,
+    expect: Option<Expect>,
+}
+
+/// What a checkpoint says the ledger held after `count` entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expect {
+    /// Entries.
+    pub count: u64,
+    /// Chain hash after them.
+    pub chain: Hash,
+    /// Merkle root over them, when the checkpoint gives one.
+    pub root: Option<Hash>,
+}
+
+impl From<Checkpoint> for Expect {
+    fn from(c: Checkpoint) -> Expect {
+        Expect {
+            count: c.count,
+            chain: c.hash,
+            root: None,
+        }
+    }
+}
+
+impl From<&CheckpointText> for Expect {
+    fn from(c: &CheckpointText) -> Expect {
+        Expect {
+            count: c.size,
+            chain: c.chain,
+            root: Some(c.root),
+        }
+    }
 }
 
 impl Verifier {
     /// Starts at the genesis of `origin`.
-    pub fn new(origin: &Origin, checkpoint: Option<Checkpoint>) -> Verifier {
+    pub fn new(origin: &Origin, expect: Option<Expect>) -> Verifier {
         let genesis = chain::genesis(origin);
         Verifier {
             genesis,
             prev: genesis,
             next: 0,
             last_time: None,
-            checkpoint,
+            tree: Frontier::default(),
+            nodes: Vec::new(),
+            expect,
         }
+    }
+
+    /// The Merkle subtrees (level ≥ 1) completed by the last entry checked.
+    pub fn nodes(&self) -> &[(u8, u64, Hash)] {
+        &self.nodes
+    }
+
+    /// The Merkle root over the entries verified so far.
+    pub fn root(&self) -> Hash {
+        self.tree.root()
     }
 
     /// Entries verified so far.
@@ -220,14 +269,24 @@ impl Verifier {
                 ),
             ));
         }
-        if let Some(cp) = self.checkpoint {
-            if cp.count == seq + 1 && cp.hash != link {
+        let mut tree = self.tree.clone();
+        let nodes = tree.push(leaf);
+        if let Some(cp) = self.expect {
+            if cp.count == seq + 1 && cp.chain != link {
                 return Err(fail(Some(seq), Kind::CheckpointMismatch, format!(
                     "the chain hash after {} entries is {}, not the checkpoint's {}: history up to the checkpoint was rewritten",
-                    cp.count, chain::hex(&link), chain::hex(&cp.hash)
+                    cp.count, chain::hex(&link), chain::hex(&cp.chain)
+                )));
+            }
+            if cp.count == seq + 1 && cp.root.is_some_and(|r| r != tree.root()) {
+                return Err(fail(Some(seq), Kind::CheckpointMismatch, format!(
+                    "the Merkle root after {} entries is {}, not the checkpoint's: history up to the checkpoint was rewritten",
+                    cp.count, chain::base64(&tree.root())
                 )));
             }
         }
+        self.tree = tree;
+        self.nodes = nodes;
         self.prev = link;
         self.next = seq + 1;
         self.last_time = Some(e.recorded_at);
@@ -236,13 +295,15 @@ impl Verifier {
 
     /// Final checks against the checkpoint, once every entry is verified.
     pub fn finish(&self) -> Result<(), Failure> {
-        if let Some(cp) = self.checkpoint {
+        if let Some(cp) = self.expect {
             if cp.count > self.next {
                 return Err(fail(None, Kind::CheckpointMismatch, format!(
                     "the ledger holds {} entries, fewer than the checkpoint's {}: its tail was truncated", self.next, cp.count
                 )));
             }
-            if cp.count == 0 && cp.hash != self.genesis {
+            if cp.count == 0
+                && (cp.chain != self.genesis || cp.root.is_some_and(|r| r != merkle::empty_root()))
+            {
                 return Err(fail(
                     None,
                     Kind::CheckpointMismatch,
@@ -262,7 +323,7 @@ pub fn short(h: &Hash) -> String {
 /// Audits a store: every entry, link, index and the head.
 pub fn audit_store<S: Store + ?Sized>(
     store: &S,
-    checkpoint: Option<Checkpoint>,
+    checkpoint: Option<Expect>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report, StoreError> {
     let mut report = Report {
@@ -381,6 +442,19 @@ pub fn audit_store<S: Store + ?Sized>(
                 ),
             );
         }
+        for &(level, index, hash) in v.nodes() {
+            if store.get(&keys::tree(level, index))?.as_deref() != Some(&hash[..]) {
+                return done(
+                    report,
+                    Some(&v),
+                    fail(
+                        Some(seq),
+                        Kind::TreeMismatch,
+                        format!("the stored Merkle node {level}/{index}, completed by this entry, is missing or wrong"),
+                    ),
+                );
+            }
+        }
         if seq % 4096 == 0 {
             progress(seq);
         }
@@ -439,11 +513,43 @@ pub fn audit_store<S: Store + ?Sized>(
             }
         }
     }
+    // Merkle nodes: exactly one per complete subtree (count − popcount(count) of them).
+    let tree_end = keys::prefix_end(&[keys::TREE]);
+    let mut nodes = 0u64;
+    for item in store.scan(&[keys::TREE], Some(&tree_end)) {
+        let (k, val) = item?;
+        nodes += 1;
+        let complete = keys::split_tree(&k).is_some_and(|(level, index)| {
+            level >= 1
+                && level < 64
+                && index
+                    .checked_add(1)
+                    .and_then(|i| i.checked_mul(1u64 << level))
+                    .is_some_and(|end| end <= count)
+        });
+        if !complete || val.len() != 32 || nodes > count - count.count_ones() as u64 {
+            return done(
+                report,
+                Some(&v),
+                fail(
+                    None,
+                    Kind::TreeMismatch,
+                    format!(
+                        "a stray Merkle node key is stored: {:?}",
+                        String::from_utf8_lossy(&k)
+                    ),
+                ),
+            );
+        }
+    }
     // Nothing else belongs in the key space.
     for item in store.scan(&[], None) {
         let (k, _) = item?;
         match k.first() {
-            Some(&keys::ENTRY) | Some(&keys::BY_AGREEMENT) | Some(&keys::BY_ID) => {}
+            Some(&keys::ENTRY)
+            | Some(&keys::BY_AGREEMENT)
+            | Some(&keys::BY_ID)
+            | Some(&keys::TREE) => {}
             Some(&keys::META)
                 if [
                     keys::meta("format"),
@@ -507,40 +613,5 @@ fn check_index_key(prefix: u8, k: &[u8], val: &[u8], count: u64) -> Option<Failu
             format!("a key of `{agreement}` names entry {seq}, beyond the last"),
         )),
         Some(_) => None,
-    }
-}
-
-/// Verifies a stream of entries with their stored hashes (for export files).
-pub fn verify_entries(
-    origin: &Origin,
-    checkpoint: Option<Checkpoint>,
-    entries: impl Iterator<Item = Result<(u64, Vec<u8>, Hash, Hash), Failure>>,
-) -> Report {
-    let mut v = Verifier::new(origin, checkpoint);
-    for item in entries {
-        let r = item
-            .and_then(|(seq, bytes, leaf, link)| v.check(seq, &bytes, &leaf, &link).map(|_| ()));
-        if let Err(f) = r {
-            return Report {
-                ok: false,
-                entries: v.count(),
-                head: v.head(),
-                failure: Some(f),
-            };
-        }
-    }
-    match v.finish() {
-        Ok(()) => Report {
-            ok: true,
-            entries: v.count(),
-            head: v.head(),
-            failure: None,
-        },
-        Err(f) => Report {
-            ok: false,
-            entries: v.count(),
-            head: v.head(),
-            failure: Some(f),
-        },
     }
 }

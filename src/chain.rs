@@ -122,3 +122,147 @@ impl FromStr for Checkpoint {
         Ok(Checkpoint { count, hash })
     }
 }
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding (RFC 4648 §4), as checkpoints and proofs use.
+pub fn base64(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+/// Parses standard base64 with padding; refuses anything else.
+pub fn unbase64(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    if b.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len() / 4 * 3);
+    for (ci, chunk) in b.chunks(4).enumerate() {
+        let last = ci == b.len() / 4 - 1;
+        let pad = chunk.iter().rev().take_while(|c| **c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            let v = if i >= 4 - pad {
+                0
+            } else {
+                B64.iter().position(|x| x == c)? as u32
+            };
+            n |= v << (18 - 6 * i);
+        }
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        // Canonical: padding bits must be zero.
+        if (pad == 1 && bytes[2] != 0) || (pad == 2 && (bytes[1] != 0 || bytes[2] != 0)) {
+            return None;
+        }
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    Some(out)
+}
+
+/// A checkpoint in the C2SP `tlog-checkpoint` shape (unsigned body):
+///
+/// ```text
+/// pactum/<origin, 32 hex digits>
+/// <tree size, decimal>
+/// <Merkle root, base64>
+/// chain <chain hash after that many entries, 64 hex digits>
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointText {
+    /// The ledger's origin line, `pactum/` + origin hex.
+    pub origin: String,
+    /// Entries (leaves) covered.
+    pub size: u64,
+    /// RFC 9162 root over their leaves.
+    pub root: Hash,
+    /// Chain hash after the last of them.
+    pub chain: Hash,
+}
+
+impl CheckpointText {
+    /// The origin line of a ledger.
+    pub fn origin_line(origin: &Origin) -> String {
+        format!("pactum/{}", hex(origin))
+    }
+
+    /// The `N:HASH` checkpoint it contains.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            count: self.size,
+            hash: self.chain,
+        }
+    }
+}
+
+impl fmt::Display for CheckpointText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}\n{}\n{}\nchain {}\n",
+            self.origin,
+            self.size,
+            base64(&self.root),
+            hex(&self.chain)
+        )
+    }
+}
+
+impl FromStr for CheckpointText {
+    type Err = String;
+    fn from_str(s: &str) -> Result<CheckpointText, String> {
+        let mut lines = s.lines();
+        let mut next = |what: &str| {
+            lines
+                .next()
+                .ok_or_else(|| format!("the checkpoint lacks its {what} line"))
+        };
+        let origin = next("origin")?.to_string();
+        if !origin.starts_with("pactum/") || origin.len() != 39 || unhex(&origin[7..]).is_none() {
+            return Err(format!(
+                "the origin line `{origin}` is not `pactum/` and 32 hex digits"
+            ));
+        }
+        let size_line = next("size")?;
+        let size = size_line
+            .parse::<u64>()
+            .ok()
+            .filter(|_| size_line == "0" || !size_line.starts_with('0'))
+            .ok_or_else(|| format!("the size line `{size_line}` is not a decimal number"))?;
+        let root_line = next("root")?;
+        let root: Hash = unbase64(root_line)
+            .and_then(|r| r.try_into().ok())
+            .ok_or_else(|| format!("the root line `{root_line}` is not a base64 SHA-256 hash"))?;
+        let chain_line = next("chain")?;
+        let chain = chain_line
+            .strip_prefix("chain ")
+            .and_then(parse_hash)
+            .ok_or_else(|| {
+                format!("the extension line `{chain_line}` is not `chain` and 64 hex digits")
+            })?;
+        Ok(CheckpointText {
+            origin,
+            size,
+            root,
+            chain,
+        })
+    }
+}

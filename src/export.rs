@@ -11,7 +11,7 @@ use std::io::{BufRead, Write as IoWrite};
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Failure, Kind, Report, Verifier};
+use crate::audit::{self, Expect, Failure, Kind, Report, Verifier};
 use crate::chain::{self, Checkpoint, Hash, Origin};
 use crate::codec::Entry;
 use crate::error::Error;
@@ -170,7 +170,7 @@ pub struct Verified {
 /// `sink` receives each verified entry's bytes and chain hash (for import).
 pub fn verify_export(
     reader: &mut dyn BufRead,
-    checkpoint: Option<Checkpoint>,
+    checkpoint: Option<Expect>,
     sink: &mut dyn FnMut(&Entry, &[u8], &Hash),
 ) -> Verified {
     let mut lines = reader.split(b'\n');
@@ -371,6 +371,6 @@ pub fn import<S: Store>(store: S, reader: &mut dyn BufRead) -> Result<(Ledger<S>
     };
     let ledger = Ledger::create(store, origin)?;
     let head = ledger.append_raw(&entries)?;
-    let report = audit::audit_store(ledger.store(), Some(head), &mut |_| {})?;
+    let report = audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;
     Ok((ledger, report))
 }

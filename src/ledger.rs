@@ -19,9 +19,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::chain::{self, Checkpoint, Hash, Origin};
+use crate::chain::{self, Checkpoint, CheckpointText, Hash, Origin};
 use crate::codec::{self, Entry};
 use crate::error::{Error, Refusal};
+use crate::merkle::{self, Frontier};
 use crate::model::*;
 use crate::projection::{self, Replay, Step};
 use crate::store::{keys, Store, Write};
@@ -79,6 +80,42 @@ impl Head {
             count,
             chain,
             recorded_at,
+        })
+    }
+}
+
+/// What the writer holds: the head and the Merkle tree's right edge.
+#[derive(Clone, Debug)]
+struct Tip {
+    head: Head,
+    tree: Frontier,
+}
+
+/// The Merkle tree's nodes in a store: leaves from the entry values, complete
+/// subtrees (level ≥ 1) from the `t` keys.
+pub struct StoreNodes<'a, S: Store + ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> merkle::Nodes for StoreNodes<'_, S> {
+    type Error = Error;
+    fn hash(&self, level: u8, index: u64) -> Result<Hash, Error> {
+        if level == 0 {
+            let v = self
+                .0
+                .get(&keys::entry(index))?
+                .ok_or_else(|| damaged(Some(index), "the entry is missing"))?;
+            return Ok(StoredEntry::split(&v)
+                .ok_or_else(|| damaged(Some(index), "entry value too short"))?
+                .leaf);
+        }
+        let v = self
+            .0
+            .get(&keys::tree(level, index))?
+            .ok_or_else(|| damaged(None, format!("the Merkle node {level}/{index} is missing")))?;
+        v.try_into().map_err(|_| {
+            damaged(
+                None,
+                format!("the Merkle node {level}/{index} is not 32 bytes"),
+            )
         })
     }
 }
@@ -158,7 +195,7 @@ pub struct AppendReport {
 pub struct Ledger<S: Store> {
     store: S,
     origin: Origin,
-    head: Mutex<Head>,
+    tip: Mutex<Tip>,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -216,7 +253,10 @@ impl<S: Store> Ledger<S> {
         Ok(Ledger {
             store,
             origin,
-            head: Mutex::new(head),
+            tip: Mutex::new(Tip {
+                head,
+                tree: Frontier::default(),
+            }),
         })
     }
 
@@ -267,10 +307,11 @@ impl<S: Store> Ledger<S> {
                 }
             }
         }
+        let tree = Frontier::at(&StoreNodes(&store), head.count)?;
         Ok(Ledger {
             store,
             origin,
-            head: Mutex::new(head),
+            tip: Mutex::new(Tip { head, tree }),
         })
     }
 
@@ -298,13 +339,62 @@ impl<S: Store> Ledger<S> {
         self.origin
     }
 
-    fn lock(&self) -> MutexGuard<'_, Head> {
-        self.head.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Tip> {
+        self.tip.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The head.
     pub fn head(&self) -> Head {
-        *self.lock()
+        self.lock().head
+    }
+
+    /// The checkpoint text (C2SP shape) of the ledger as it stands.
+    pub fn checkpoint_text(&self) -> CheckpointText {
+        let tip = self.lock();
+        CheckpointText {
+            origin: CheckpointText::origin_line(&self.origin),
+            size: tip.head.count,
+            root: tip.tree.root(),
+            chain: tip.head.chain,
+        }
+    }
+
+    /// The checkpoint text of the ledger as it stood after `size` entries.
+    pub fn checkpoint_text_at(&self, size: u64) -> Result<CheckpointText, Error> {
+        let count = self.head().count;
+        if size > count {
+            return Err(Error::Usage(format!(
+                "the ledger holds {count} entries, fewer than {size}"
+            )));
+        }
+        let chain = match size.checked_sub(1) {
+            None => chain::genesis(&self.origin),
+            Some(last) => self
+                .entry_hash(last)?
+                .ok_or_else(|| damaged(Some(last), "the entry is missing"))?,
+        };
+        Ok(CheckpointText {
+            origin: CheckpointText::origin_line(&self.origin),
+            size,
+            root: merkle::root(&StoreNodes(&self.store), size)?,
+            chain,
+        })
+    }
+
+    /// The inclusion proof of entry `seq` in the tree of the first `size` entries.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, Error> {
+        merkle::inclusion_proof(&StoreNodes(&self.store), seq, size).map_err(proof_error)
+    }
+
+    /// The consistency proof between the trees of `old` and `new` entries.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, Error> {
+        if new > self.head().count {
+            return Err(Error::Usage(format!(
+                "the ledger holds {} entries, fewer than {new}",
+                self.head().count
+            )));
+        }
+        merkle::consistency_proof(&StoreNodes(&self.store), old, new).map_err(proof_error)
     }
 
     /// Reads and decodes the entry at `seq` (checking its leaf).
@@ -412,7 +502,9 @@ impl<S: Store> Ledger<S> {
         now: RecordedAt,
         opts: AppendOptions,
     ) -> Result<AppendReport, Error> {
-        let mut head = self.lock();
+        let mut tip = self.lock();
+        let head = tip.head;
+        let mut tree = tip.tree.clone();
         if let Some(expected) = opts.expect_head {
             if expected != head.count {
                 return Err(Error::HeadMismatch {
@@ -432,7 +524,7 @@ impl<S: Store> Ledger<S> {
         let mut pending_ids: HashMap<(AgreementId, AmendmentId), (u64, usize)> = HashMap::new();
         let mut writes: Vec<Write> = Vec::with_capacity(amendments.len() * 3 + 1);
         let mut outcomes = Vec::with_capacity(amendments.len());
-        let mut next = *head;
+        let mut next = head;
         for (index, a) in amendments.iter().enumerate() {
             let refuse = |change: Option<(usize, String)>, message: String| {
                 Error::Refused(Refusal {
@@ -523,6 +615,9 @@ impl<S: Store> Ledger<S> {
                 keys::by_id(&a.agreement, &a.id),
                 entry.seq.to_be_bytes().to_vec(),
             ));
+            for (level, i, h) in tree.push(leaf) {
+                writes.push(Write::Put(keys::tree(level, i), h.to_vec()));
+            }
             pending_ids.insert(key, (entry.seq, index));
             outcomes.push(Outcome::Appended {
                 seq: entry.seq,
@@ -538,7 +633,7 @@ impl<S: Store> Ledger<S> {
         if !opts.dry_run && next.count != head.count {
             writes.push(Write::Put(keys::meta("head"), next.encode()));
             self.store.commit(writes)?;
-            *head = next;
+            *tip = Tip { head: next, tree };
         }
         Ok(AppendReport {
             outcomes,
@@ -550,9 +645,10 @@ impl<S: Store> Ledger<S> {
     /// Writes already-hashed entries as they are (import): each is checked to
     /// extend the chain before anything is written. All or none.
     pub fn append_raw(&self, entries: &[(Vec<u8>, Hash)]) -> Result<Checkpoint, Error> {
-        let mut head = self.lock();
-        let mut next = *head;
-        let mut writes = Vec::with_capacity(entries.len() * 3 + 1);
+        let mut tip = self.lock();
+        let mut next = tip.head;
+        let mut tree = tip.tree.clone();
+        let mut writes = Vec::with_capacity(entries.len() * 4 + 1);
         let mut ids: BTreeMap<(AgreementId, AmendmentId), u64> = BTreeMap::new();
         for (bytes, expected) in entries {
             let e = codec::decode_entry(bytes).map_err(|d| damaged(Some(next.count), d.0))?;
@@ -596,16 +692,19 @@ impl<S: Store> Ledger<S> {
                 keys::by_id(&e.amendment.agreement, &e.amendment.id),
                 e.seq.to_be_bytes().to_vec(),
             ));
+            for (level, i, h) in tree.push(leaf) {
+                writes.push(Write::Put(keys::tree(level, i), h.to_vec()));
+            }
             next = Head {
                 count: e.seq + 1,
                 chain: link,
                 recorded_at: Some(e.recorded_at),
             };
         }
-        if next.count != head.count {
+        if next.count != tip.head.count {
             writes.push(Write::Put(keys::meta("head"), next.encode()));
             self.store.commit(writes)?;
-            *head = next;
+            *tip = Tip { head: next, tree };
         }
         Ok(next.checkpoint())
     }
@@ -768,5 +867,12 @@ fn describe_conflict(
                 c.reason
             ),
         )
+    }
+}
+
+fn proof_error(e: merkle::ProofError<Error>) -> Error {
+    match e {
+        merkle::ProofError::Invalid(m) => Error::Usage(m),
+        merkle::ProofError::Source(e) => e,
     }
 }

@@ -44,6 +44,7 @@ pub mod limits;
 pub mod merkle;
 pub mod model;
 pub mod projection;
+pub mod proof;
 pub mod store;
 
 pub use error::Error;

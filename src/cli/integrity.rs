@@ -4,8 +4,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 
-use pactum::audit::{self, Report};
-use pactum::chain::{self, Checkpoint, Hash};
+use pactum::audit::{self, Expect, Report};
+use pactum::chain::{self, Checkpoint, CheckpointText, Hash};
 use pactum::error::Error;
 use pactum::export;
 use pactum::ledger::Head;
@@ -20,9 +20,10 @@ use super::{progress_bar, usage, Ctx, Fail, Out};
 pub struct AuditArgs {
     /// An export file (JSON Lines) to verify offline, instead of the ledger.
     file: Option<PathBuf>,
-    /// Also prove the history up to this checkpoint (as `pactum head` printed it) was not rewritten.
-    #[arg(long, value_name = "N:HASH")]
-    checkpoint: Option<Checkpoint>,
+    /// Also prove the history up to a checkpoint was not rewritten: `N:HASH`
+    /// as `pactum head` prints it, or a file written by `pactum checkpoint`.
+    #[arg(long, value_name = "N:HASH|FILE")]
+    checkpoint: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -102,14 +103,58 @@ fn print_report(json: bool, file: bool, what: &str, r: &Report) -> Result<(), Fa
     }
 }
 
+/// A checkpoint given on the command line: `N:HASH`, or a checkpoint file.
+pub fn read_checkpoint(arg: &str) -> Result<(Expect, Option<CheckpointText>), Fail> {
+    if let Ok(cp) = arg.parse::<Checkpoint>() {
+        return Ok((cp.into(), None));
+    }
+    let text = std::fs::read_to_string(arg).map_err(|e| {
+        usage(format!(
+            "--checkpoint `{arg}` is neither N:HASH nor a readable checkpoint file: {e}"
+        ))
+    })?;
+    let cp: CheckpointText = text.parse().map_err(|e| usage(format!("{arg}: {e}")))?;
+    Ok(((&cp).into(), Some(cp)))
+}
+
+fn wrong_origin(cp: &CheckpointText, origin: &pactum::chain::Origin) -> Option<Report> {
+    let mine = CheckpointText::origin_line(origin);
+    (cp.origin != mine).then(|| Report {
+        ok: false,
+        entries: 0,
+        head: Checkpoint {
+            count: 0,
+            hash: [0; 32],
+        },
+        failure: Some(audit::Failure {
+            seq: None,
+            kind: audit::Kind::CheckpointMismatch,
+            detail: format!(
+                "the checkpoint is of the ledger `{}`, this is `{mine}`",
+                cp.origin
+            ),
+        }),
+    })
+}
+
 /// `audit`.
 pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
+    let (expect, text) = match &a.checkpoint {
+        Some(arg) => {
+            let (e, t) = read_checkpoint(arg)?;
+            (Some(e), t)
+        }
+        None => (None, None),
+    };
     if let Some(path) = &a.file {
         let f =
             File::open(path).map_err(|e| usage(format!("{}: cannot open: {e}", path.display())))?;
-        let verified =
-            export::verify_export(&mut BufReader::new(f), a.checkpoint, &mut |_, _, _| {});
-        return print_report(a.json, true, &path.display().to_string(), &verified.report);
+        let verified = export::verify_export(&mut BufReader::new(f), expect, &mut |_, _, _| {});
+        let report = match (&text, verified.origin) {
+            (Some(t), Some(o)) => wrong_origin(t, &o).unwrap_or(verified.report),
+            _ => verified.report,
+        };
+        return print_report(a.json, true, &path.display().to_string(), &report);
     }
     if !SledStore::exists(ctx.ledger) {
         return Err(Fail::Error(Error::Missing(ctx.ledger.to_path_buf())));
@@ -121,8 +166,13 @@ pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
         .flatten()
         .and_then(|h| Head::decode(&h))
         .map_or(0, |h| h.count);
+    if let (Some(t), Ok(Some(origin))) = (&text, pactum::ledger::read_origin(&store)) {
+        if let Some(r) = wrong_origin(t, &origin) {
+            return print_report(a.json, false, &ctx.ledger.display().to_string(), &r);
+        }
+    }
     let bar = progress_bar(total, "audit");
-    let report = audit::audit_store(&store, a.checkpoint, &mut |n| bar.set_position(n))?;
+    let report = audit::audit_store(&store, expect, &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
     print_report(a.json, false, &ctx.ledger.display().to_string(), &report)
 }
@@ -230,7 +280,7 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
     let store = SledStore::open(ctx.ledger, ctx.wait)?;
     let ledger = Ledger::create(store, origin)?;
     let head = ledger.append_raw(&entries)?;
-    let report = audit::audit_store(ledger.store(), Some(head), &mut |_| {})?;
+    let report = audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;
     if !report.ok {
         return print_report(false, false, &ctx.ledger.display().to_string(), &report);
     }

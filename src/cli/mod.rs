@@ -4,6 +4,7 @@
 mod append;
 mod integrity;
 mod out;
+mod proofs;
 mod read;
 
 use std::io::IsTerminal;
@@ -67,6 +68,12 @@ enum Command {
     Audit(integrity::AuditArgs),
     /// Print the checkpoint N:HASH (entry count and chain hash).
     Head(integrity::HeadArgs),
+    /// Print the full checkpoint: origin, size, Merkle root, chain hash.
+    Checkpoint(proofs::CheckpointArgs),
+    /// Print a proof that an amendment is in the ledger, or that it extends an older size.
+    Prove(proofs::ProveArgs),
+    /// Check a proof against checkpoint files, with no ledger at all.
+    Verify(proofs::VerifyArgs),
     /// Write a verified JSON Lines copy of the whole ledger.
     Export(integrity::ExportArgs),
     /// Rebuild an empty ledger from an export, reproducing every hash.
@@ -169,6 +176,9 @@ fn run(cli: &Cli) -> Result<(), Fail> {
         Command::List(a) => read::list(&ctx, a),
         Command::Audit(a) => integrity::audit(&ctx, a),
         Command::Head(a) => integrity::head(&ctx, a),
+        Command::Checkpoint(a) => proofs::checkpoint(&ctx, a),
+        Command::Prove(a) => proofs::prove(&ctx, a),
+        Command::Verify(a) => proofs::verify(a),
         Command::Export(a) => integrity::export(&ctx, a),
         Command::Import(a) => integrity::import(&ctx, a),
     }

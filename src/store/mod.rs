@@ -82,6 +82,27 @@ pub mod keys {
     pub const BY_AGREEMENT: u8 = b'a';
     /// Prefix of the idempotency keys.
     pub const BY_ID: u8 = b'i';
+    /// Prefix of the Merkle tree's complete subtrees (level ≥ 1).
+    pub const TREE: u8 = b't';
+
+    /// `t` + level + u64_be(index): the root of leaves `[index·2^level, (index+1)·2^level)`.
+    pub fn tree(level: u8, index: u64) -> Vec<u8> {
+        let mut k = Vec::with_capacity(10);
+        k.push(TREE);
+        k.push(level);
+        k.extend_from_slice(&index.to_be_bytes());
+        k
+    }
+    /// Splits a tree key into (level, index).
+    pub fn split_tree(key: &[u8]) -> Option<(u8, u64)> {
+        match key {
+            [TREE, level, rest @ ..] => rest
+                .try_into()
+                .ok()
+                .map(|b| (*level, u64::from_be_bytes(b))),
+            _ => None,
+        }
+    }
 
     /// `m` + name.
     pub fn meta(name: &str) -> Vec<u8> {

@@ -1,0 +1,154 @@
+//! `checkpoint`, `prove`, `verify`.
+
+use std::path::PathBuf;
+
+use pactum::chain::CheckpointText;
+use pactum::model::{AgreementId, AmendmentId};
+use pactum::proof::{self, Proof};
+
+use super::{usage, Ctx, Fail, Out};
+
+/// Arguments of `checkpoint`.
+#[derive(clap::Args, Debug)]
+pub struct CheckpointArgs {
+    /// The checkpoint as the ledger stood after N entries (default: now).
+    #[arg(long, value_name = "N")]
+    size: Option<u64>,
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Arguments of `prove`.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["amendment", "consistency"])))]
+pub struct ProveArgs {
+    /// The agreement of the amendment to prove.
+    #[arg(requires = "amendment")]
+    agreement: Option<AgreementId>,
+    /// The amendment to prove included.
+    amendment: Option<AmendmentId>,
+    /// Prove instead that the tree of N entries is a prefix of the current one.
+    #[arg(long, value_name = "OLD_N", conflicts_with_all = ["agreement", "amendment"])]
+    consistency: Option<u64>,
+    /// Prove against the tree of N entries (a checkpoint taken earlier); default: now.
+    #[arg(long, value_name = "N")]
+    size: Option<u64>,
+}
+
+/// Arguments of `verify`.
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// The proof (JSON, as `pactum prove` printed it).
+    proof: PathBuf,
+    /// The checkpoint file the proof is checked against (for a consistency proof: the newer one).
+    #[arg(long, value_name = "FILE")]
+    checkpoint: PathBuf,
+    /// For a consistency proof: the older checkpoint file.
+    #[arg(long, value_name = "FILE")]
+    old_checkpoint: Option<PathBuf>,
+}
+
+fn read(path: &PathBuf) -> Result<String, Fail> {
+    std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))
+}
+
+fn read_checkpoint(path: &PathBuf) -> Result<CheckpointText, Fail> {
+    read(path)?
+        .parse()
+        .map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// `checkpoint`.
+pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
+    let ledger = ctx.open()?;
+    let cp = match a.size {
+        Some(n) => ledger.checkpoint_text_at(n)?,
+        None => ledger.checkpoint_text(),
+    };
+    match &a.output {
+        Some(path) => {
+            std::fs::write(path, cp.to_string())
+                .map_err(|e| usage(format!("{}: cannot write: {e}", path.display())))?;
+            eprintln!(
+                "checkpoint of {} entries written to {}",
+                cp.size,
+                path.display()
+            );
+            Ok(())
+        }
+        None => {
+            let mut out = Out::new();
+            out.line(cp.to_string().trim_end())?;
+            out.done()
+        }
+    }
+}
+
+/// `prove`.
+pub fn prove(ctx: &Ctx<'_>, a: &ProveArgs) -> Result<(), Fail> {
+    let ledger = ctx.open()?;
+    let size = a.size.unwrap_or(ledger.head().count);
+    if size > ledger.head().count {
+        return Err(usage(format!(
+            "--size {size}: the ledger holds {} entries",
+            ledger.head().count
+        )));
+    }
+    let mut out = Out::new();
+    match (&a.agreement, &a.amendment, a.consistency) {
+        (Some(ag), Some(id), None) => {
+            out.json_pretty(&proof::prove_inclusion(&ledger, ag, id, size)?)?
+        }
+        (_, _, Some(old)) => out.json_pretty(&proof::prove_consistency(&ledger, old, size)?)?,
+        _ => return Err(usage("give AGREEMENT AMENDMENT, or --consistency OLD_N")),
+    }
+    out.done()
+}
+
+/// `verify`.
+pub fn verify(a: &VerifyArgs) -> Result<(), Fail> {
+    let p =
+        Proof::parse(&read(&a.proof)?).map_err(|e| usage(format!("{}: {e}", a.proof.display())))?;
+    let cp = read_checkpoint(&a.checkpoint)?;
+    let mut out = Out::new();
+    let result = match &p {
+        Proof::Inclusion(p) => proof::verify_inclusion(p, &cp).map(|e| {
+            format!(
+                "ok: amendment `{}` of `{}` (effective {}) is entry {} of the {} in checkpoint {}",
+                e.amendment.id,
+                e.amendment.agreement,
+                e.amendment.effective.map_or("-".into(), |d| d.to_string()),
+                e.seq,
+                cp.size,
+                cp.origin
+            )
+        }),
+        Proof::Consistency(p) => {
+            let Some(old) = &a.old_checkpoint else {
+                return Err(usage(
+                    "a consistency proof needs --old-checkpoint FILE as well",
+                ));
+            };
+            let old = read_checkpoint(old)?;
+            proof::verify_consistency(p, &old, &cp).map(|()| {
+                format!(
+                    "ok: the ledger {} of {} entries extends its checkpoint of {} entries",
+                    cp.origin, cp.size, old.size
+                )
+            })
+        }
+    };
+    match result {
+        Ok(msg) => {
+            out.line(msg)?;
+            out.done()
+        }
+        Err(why) => {
+            out.line(format!("FAILED: {why}"))?;
+            out.done()?;
+            Err(Fail::Integrity)
+        }
+    }
+}
