@@ -329,11 +329,6 @@ impl<S: Store> Ledger<S> {
         &self.store
     }
 
-    /// Gives the store back (to close it).
-    pub fn into_store(self) -> S {
-        self.store
-    }
-
     /// The ledger's origin.
     pub fn origin(&self) -> Origin {
         self.origin

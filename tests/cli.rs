@@ -125,21 +125,37 @@ fn clean(stderr: &str) {
     );
 }
 
-/// Every file under a directory, with its bytes.
+/// The ledger's content: every stored key and value. (sled may rewrite its
+/// own files when a database is opened, so "nothing changes on disk" is
+/// checked on what the ledger holds; see docs/architecture.md.)
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
+    use pactum::store::{SledStore, Store};
+    let store = SledStore::open(dir, std::time::Duration::from_secs(60)).expect("open ledger");
+    store
+        .scan(&[], None)
+        .map(|r| {
+            let (k, v) = r.expect("read ledger");
+            (PathBuf::from(pactum::chain::hex(&k)), v)
+        })
+        .collect()
+}
+
+/// Asserts two snapshots are equal, naming the files that differ (not dumping bytes).
+fn assert_same(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathBuf, Vec<u8>>) {
+    let names: std::collections::BTreeSet<&PathBuf> = before.keys().chain(after.keys()).collect();
+    let differ: Vec<String> = names
+        .into_iter()
+        .filter(|n| before.get(*n) != after.get(*n))
+        .map(|n| {
+            format!(
+                "{} ({:?} → {:?} bytes)",
+                n.display(),
+                before.get(n).map(Vec::len),
+                after.get(n).map(Vec::len)
+            )
+        })
+        .collect();
+    assert!(differ.is_empty(), "bytes on disk changed: {differ:?}");
 }
 
 /// Compares with a golden transcript (or writes it with PACTUM_BLESS=1).
@@ -209,7 +225,7 @@ fn append_dry_run_writes_nothing() {
     let out = e.ok(&["append", "--dry-run", &fixture("elasticsearch-licence")]);
     assert!(out.contains("would append 5 amendments"), "{out}");
     assert_eq!(e.head().split(':').next(), Some("7"));
-    assert_eq!(snapshot(&e.ledger()), before);
+    assert_same(&before, &snapshot(&e.ledger()));
 }
 
 #[test]
@@ -230,7 +246,7 @@ fn append_expect_head() {
         err.contains("holds 7 entries, not the 3 that --expect-head requires"),
         "{err}"
     );
-    assert_eq!(snapshot(&e.ledger()), before);
+    assert_same(&before, &snapshot(&e.ledger()));
     e.ok(&[
         "append",
         "--expect-head",
@@ -310,7 +326,7 @@ fn a_batch_with_one_bad_file_appends_none() {
         "{err}"
     );
     assert_eq!(e.head(), head);
-    assert_eq!(snapshot(&e.ledger()), before);
+    assert_same(&before, &snapshot(&e.ledger()));
     // Without the bad file, all four go in.
     std::fs::remove_file(dir.join("2025-06-01-bad.toml")).expect("rm");
     let out = e.ok(&["append", &dir.display().to_string()]);
@@ -952,4 +968,150 @@ fn a_busy_ledger_is_refused_after_the_wait() {
     assert!(err.contains("in use"), "{err}");
     drop(store);
     e.ok(&["--wait", "2", "append", &fixture("elasticsearch-licence")]);
+}
+
+// ---------------------------------------------------------------- checkpoints and proofs
+
+#[test]
+fn hand_an_inclusion_proof_to_an_outsider() {
+    let e = Env::new();
+    e.with_fixture();
+    let cp7 = e.dir.path().join("cp7.txt");
+    e.ok(&["checkpoint", "-o", &cp7.display().to_string()]);
+    let text = std::fs::read_to_string(&cp7).expect("checkpoint");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("pactum/"));
+    assert_eq!(lines[1], "7");
+    assert_eq!(
+        format!("7:{}", lines[3].trim_start_matches("chain ")),
+        e.head()
+    );
+    assert_eq!(e.ok(&["checkpoint"]), text, "stdout and file agree");
+    // The proof, saved by the ledger's keeper.
+    let proof = e.ok(&["prove", "microsoft-openai", "2025-01-21-compute-rofr"]);
+    let v: serde_json::Value = serde_json::from_str(&proof).expect("proof json");
+    assert_eq!(v["leaf_index"], 4);
+    assert_eq!(v["tree_size"], 7);
+    // The outsider: a folder with only the proof and the checkpoint, no ledger.
+    let outsider = Env::new();
+    let p = outsider.dir.path().join("proof.json");
+    std::fs::write(&p, &proof).expect("write");
+    let c = outsider.dir.path().join("checkpoint.txt");
+    std::fs::copy(&cp7, &c).expect("copy");
+    let out = outsider.ok(&["verify", "proof.json", "--checkpoint", "checkpoint.txt"]);
+    assert!(
+        out.contains("ok: amendment `2025-01-21-compute-rofr` of `microsoft-openai`"),
+        "{out}"
+    );
+    assert!(!outsider.ledger().exists());
+    // A tampered proof fails with exit 1.
+    let mut bad = v.clone();
+    bad["amendment"] = serde_json::json!("2025-10-28-definitive-agreement");
+    std::fs::write(&p, bad.to_string()).expect("write");
+    let o = outsider.run(&["verify", "proof.json", "--checkpoint", "checkpoint.txt"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text_of(&o.stdout).contains("FAILED"));
+    // A proof that is not JSON is refused (2).
+    std::fs::write(&p, "nonsense").expect("write");
+    outsider.fails(
+        &["verify", "proof.json", "--checkpoint", "checkpoint.txt"],
+        2,
+    );
+    outsider.fails(&["verify", "proof.json", "--checkpoint", "missing.txt"], 2);
+}
+
+fn text_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn consistency_between_two_checkpoints() {
+    let e = Env::new();
+    e.with_fixture();
+    let old = e.dir.path().join("old.txt").display().to_string();
+    let new = e.dir.path().join("new.txt").display().to_string();
+    e.ok(&["checkpoint", "-o", &old]);
+    e.ok(&["append", &fixture("elasticsearch-licence")]);
+    e.ok(&["checkpoint", "-o", &new]);
+    let proof = e.dir.path().join("c.json");
+    std::fs::write(&proof, e.ok(&["prove", "--consistency", "7"])).expect("write");
+    let out = e.ok(&[
+        "verify",
+        &proof.display().to_string(),
+        "--checkpoint",
+        &new,
+        "--old-checkpoint",
+        &old,
+    ]);
+    assert!(
+        out.contains("of 12 entries extends its checkpoint of 7 entries"),
+        "{out}"
+    );
+    // Swapped checkpoints fail.
+    let o = e.run(&[
+        "verify",
+        &proof.display().to_string(),
+        "--checkpoint",
+        &old,
+        "--old-checkpoint",
+        &new,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    // A consistency proof needs the old checkpoint.
+    e.fails(
+        &["verify", &proof.display().to_string(), "--checkpoint", &new],
+        2,
+    );
+    // The ledger still extends the old checkpoint file; an old size 0 is refused.
+    e.ok(&["audit", "--checkpoint", &old]);
+    e.fails(&["prove", "--consistency", "0"], 2);
+    e.fails(&["prove", "--consistency", "13"], 2);
+    // Checkpoint and proof at an earlier size.
+    let at5 = e.ok(&["checkpoint", "--size", "5"]);
+    assert_eq!(at5.lines().nth(1), Some("5"));
+    let p5 = e.ok(&[
+        "prove",
+        "microsoft-openai",
+        "2019-07-22-establish",
+        "--size",
+        "5",
+    ]);
+    let c5 = e.dir.path().join("c5.txt");
+    std::fs::write(&c5, &at5).expect("write");
+    let p5f = e.dir.path().join("p5.json");
+    std::fs::write(&p5f, &p5).expect("write");
+    e.ok(&[
+        "verify",
+        &p5f.display().to_string(),
+        "--checkpoint",
+        &c5.display().to_string(),
+    ]);
+    e.fails(
+        &[
+            "prove",
+            "elasticsearch-licence",
+            "2024-08-29-agpl-option",
+            "--size",
+            "5",
+        ],
+        2,
+    );
+}
+
+#[test]
+fn audit_against_a_checkpoint_file_of_another_ledger_fails() {
+    let (a, b) = (Env::new(), Env::new());
+    a.with_fixture();
+    b.with_fixture();
+    let cp = a.dir.path().join("a.txt");
+    a.ok(&["checkpoint", "-o", &cp.display().to_string()]);
+    let o = b.run(&["audit", "--checkpoint", &cp.display().to_string(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["failure"]["kind"], "checkpoint-mismatch");
+    assert!(v["failure"]["detail"]
+        .as_str()
+        .expect("detail")
+        .contains("is of the ledger"));
 }

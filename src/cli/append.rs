@@ -113,22 +113,11 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
             trial
         } else {
             let ledger = ctx.open_or_create()?;
-            let report = append_to(&ledger, &sources, &amendments, now, opts)?;
-            ledger.into_store().close_settled()?;
-            report
+            append_to(&ledger, &sources, &amendments, now, opts)?
         }
     } else {
         let ledger = ctx.open()?;
-        let report = append_to(&ledger, &sources, &amendments, now, opts)?;
-        if !args.dry_run
-            && report
-                .outcomes
-                .iter()
-                .any(|o| matches!(o, Outcome::Appended { .. }))
-        {
-            ledger.into_store().close_settled()?;
-        }
-        report
+        append_to(&ledger, &sources, &amendments, now, opts)?
     };
     print(ctx, args, &sources, &report)
 }

@@ -284,7 +284,6 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
     if !report.ok {
         return print_report(false, false, &ctx.ledger.display().to_string(), &report);
     }
-    ledger.into_store().close_settled()?;
     let mut out = Out::new();
     out.line(format!(
         "imported {} entries into {}",

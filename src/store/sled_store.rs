@@ -108,27 +108,6 @@ impl SledStore {
             .map_err(|e| io(&self.path, "cannot fsync the ledger directory", e))
     }
 
-    /// Closes the database and opens it once more before returning, so that
-    /// the recovery work sled does on the first open after writes (a snapshot
-    /// file, the next segment) happens now, inside the writing command, and
-    /// later readers and refused writers change no byte on disk.
-    pub fn close_settled(self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        self.db
-            .flush()
-            .map_err(|e| io(&path, "flush failed", describe(e)))?;
-        drop(self.data_file);
-        drop(self.db);
-        let again = SledStore::open(&path, Duration::from_secs(5))?;
-        again
-            .data_file
-            .sync_all()
-            .map_err(|e| io(&path, "fsync failed", e))?;
-        again.sync_dir()?;
-        drop(again);
-        Ok(())
-    }
-
     /// The ledger's path.
     pub fn path(&self) -> &Path {
         &self.path
