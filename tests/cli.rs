@@ -1115,3 +1115,36 @@ fn audit_against_a_checkpoint_file_of_another_ledger_fails() {
         .expect("detail")
         .contains("is of the ledger"));
 }
+
+// ---------------------------------------------------------------- format version 1, kept forever
+
+/// `fixtures/golden/v1-*`: an export and a checkpoint written by format
+/// version 1. Every later pactum must import them to the same hashes, verify
+/// them offline, and project the same states (digests are part of the format).
+#[test]
+fn golden_v1_export_still_imports_verifies_and_projects() {
+    let e = Env::new();
+    let export = fixture("golden/v1-export.jsonl");
+    let checkpoint = fixture("golden/v1-checkpoint.txt");
+    let head = "12:3b47b1f43482d32f214e821aacf0aa26e5215eff7794ccdf2e649bfe05ab6360";
+    let v = e.json(&["audit", &export, "--checkpoint", &checkpoint, "--json"]);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["head"], head);
+    e.ok(&["import", &export]);
+    assert_eq!(e.head(), head);
+    e.ok(&["audit", "--checkpoint", &checkpoint]);
+    assert_eq!(
+        e.ok(&["checkpoint"]),
+        std::fs::read_to_string(&checkpoint).expect("checkpoint")
+    );
+    let s = e.json(&["state", "microsoft-openai", "--at", "2025-06-01", "--json"]);
+    assert_eq!(
+        s["digest"],
+        "b0a234b450e493f8cd09cbf868084927295c5c89a058f9f8f2080febb8effd50"
+    );
+    assert_eq!(
+        e.ok(&["export"]),
+        std::fs::read_to_string(&export).expect("export"),
+        "export is byte-identical after a round trip"
+    );
+}
