@@ -115,8 +115,10 @@ impl FromStr for Checkpoint {
             format!("checkpoint `{s}` must be N:HASH (as `pactum head` prints it)")
         })?;
         let count = n
-            .parse()
-            .map_err(|_| format!("checkpoint count `{n}` is not a number"))?;
+            .parse::<u64>()
+            .ok()
+            .filter(|c| c.to_string() == n)
+            .ok_or_else(|| format!("checkpoint count `{n}` is not a decimal number"))?;
         let hash =
             parse_hash(h).ok_or_else(|| format!("checkpoint hash `{h}` is not 64 hex digits"))?;
         Ok(Checkpoint { count, hash })
@@ -229,6 +231,11 @@ impl fmt::Display for CheckpointText {
 impl FromStr for CheckpointText {
     type Err = String;
     fn from_str(s: &str) -> Result<CheckpointText, String> {
+        // One spelling only: `\n` line ends, lowercase hex, canonical numbers and base64.
+        if s.contains('\r') {
+            return Err("the checkpoint has carriage returns: its lines end with \\n only".into());
+        }
+        let lower_hex = |h: &str| !h.bytes().any(|c| c.is_ascii_uppercase());
         let mut lines = s.lines();
         let mut next = |what: &str| {
             lines
@@ -236,16 +243,20 @@ impl FromStr for CheckpointText {
                 .ok_or_else(|| format!("the checkpoint lacks its {what} line"))
         };
         let origin = next("origin")?.to_string();
-        if !origin.starts_with("pactum/") || origin.len() != 39 || unhex(&origin[7..]).is_none() {
+        if !origin.starts_with("pactum/")
+            || origin.len() != 39
+            || unhex(&origin[7..]).is_none()
+            || !lower_hex(&origin[7..])
+        {
             return Err(format!(
-                "the origin line `{origin}` is not `pactum/` and 32 hex digits"
+                "the origin line `{origin}` is not `pactum/` and 32 lowercase hex digits"
             ));
         }
         let size_line = next("size")?;
         let size = size_line
             .parse::<u64>()
             .ok()
-            .filter(|_| size_line == "0" || !size_line.starts_with('0'))
+            .filter(|n| n.to_string() == size_line)
             .ok_or_else(|| format!("the size line `{size_line}` is not a decimal number"))?;
         let root_line = next("root")?;
         let root: Hash = unbase64(root_line)
@@ -254,10 +265,16 @@ impl FromStr for CheckpointText {
         let chain_line = next("chain")?;
         let chain = chain_line
             .strip_prefix("chain ")
+            .filter(|h| lower_hex(h))
             .and_then(parse_hash)
             .ok_or_else(|| {
-                format!("the extension line `{chain_line}` is not `chain` and 64 hex digits")
+                format!(
+                    "the extension line `{chain_line}` is not `chain` and 64 lowercase hex digits"
+                )
             })?;
+        if let Some(extra) = lines.find(|l| !l.is_empty()) {
+            return Err(format!("unexpected line `{extra}` after the checkpoint"));
+        }
         Ok(CheckpointText {
             origin,
             size,
