@@ -26,8 +26,9 @@ use pactum::Ledger;
 use crate::reference::{self, RefEntry, Verdict, View, World};
 
 pub const ORIGIN: [u8; 16] = [7; 16];
-/// 2020-01-01T00:00:00Z in microseconds.
-pub const BASE_TIME: i64 = 1_577_836_800_000_000;
+/// 2020-01-15T00:00:00Z in microseconds (effective dates run 2020-01-01 to
+/// about 2020-04, so changes are both backdated and future-dated).
+pub const BASE_TIME: i64 = 1_577_836_800_000_000 + 14 * DAY_US;
 const HOUR: i64 = 3_600_000_000;
 const DAY_US: i64 = 24 * HOUR;
 
@@ -97,6 +98,9 @@ impl Rng {
     }
     pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len() as u64) as usize]
+    }
+    pub fn pick_str<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
     }
 }
 
@@ -168,6 +172,16 @@ pub struct Stats {
     pub sunsets: usize,
     pub until_events: usize,
     pub same_day: usize,
+    /// Agreements whose establishing amendment is retracted (state refuses them).
+    pub establish_retracted: usize,
+    /// Clauses ended by the occurrence of their `until_event`.
+    pub ended_by_event: usize,
+    /// Clauses whose `until` passed before the timeline's last change.
+    pub sunsets_reached: usize,
+    /// Candidates by kind: (made, accepted as new entries).
+    pub kinds: BTreeMap<&'static str, (usize, usize)>,
+    /// Refusals by the model's reason (first words), when the oracle is on.
+    pub reasons: BTreeMap<String, usize>,
 }
 
 impl Stats {
@@ -188,6 +202,17 @@ impl Stats {
         self.sunsets += o.sunsets;
         self.until_events += o.until_events;
         self.same_day += o.same_day;
+        self.establish_retracted += o.establish_retracted;
+        self.ended_by_event += o.ended_by_event;
+        self.sunsets_reached += o.sunsets_reached;
+        for (k, (m, a)) in &o.kinds {
+            let e = self.kinds.entry(k).or_default();
+            e.0 += m;
+            e.1 += a;
+        }
+        for (k, v) in &o.reasons {
+            *self.reasons.entry(k.clone()).or_default() += v;
+        }
     }
 }
 
@@ -321,14 +346,17 @@ fn term_value(r: &mut Rng) -> TermValue {
         0 => TermValue::Integer(*r.pick(&[-2, -1, 0, 1, 2, 1_000_000, i64::MIN, i64::MAX])),
         1 => TermValue::Boolean(r.chance(50)),
         2 => TermValue::Date(day(r.below(90) as i64)),
-        _ => TermValue::Text(r.pick(&["net 30", "", "ROFR", "multi word value"]).to_string()),
+        _ => TermValue::Text(
+            r.pick(&["net 30", "", "ROFR", "multi word value"])
+                .to_string(),
+        ),
     }
 }
 
 fn terms(r: &mut Rng, max: u64) -> Terms {
     let mut t = Terms::new();
     for _ in 0..r.below(max + 1) {
-        t.insert(tname(*r.pick(&TERMS)), term_value(r));
+        t.insert(tname(r.pick_str(&TERMS)), term_value(r));
     }
     t
 }
@@ -338,10 +366,13 @@ fn terms(r: &mut Rng, max: u64) -> Terms {
 /// change date, far in the future, or retroactive.
 fn pick_date(r: &mut Rng, s: &Spec, ch: &[reference::Dated<'_>]) -> Date {
     let base = day(s.day as i64);
-    let (Some(first), Some(last)) = (ch.first().map(|c| c.0), ch.iter().map(|c| c.0).max())
-    else {
+    let (Some(first), Some(last)) = (ch.first().map(|c| c.0), ch.iter().map(|c| c.0).max()) else {
         return base;
     };
+    let established = ch
+        .iter()
+        .find(|(_, _, pos, a)| matches!(a.changes[*pos].op, Op::Establish { .. }))
+        .map(|c| c.0);
     let d = match r.below(100) {
         0..=39 => plus(last, r.below(4) as i64),
         40..=59 => base,
@@ -351,6 +382,11 @@ fn pick_date(r: &mut Rng, s: &Spec, ch: &[reference::Dated<'_>]) -> Date {
             let span = (offset(last) - offset(first)).max(0) as u64;
             plus(first, r.below(span + 1) as i64)
         }
+    };
+    // Mostly on or after the establishing date (before it, every change is refused).
+    let d = match established {
+        Some(e) if d < e && r.chance(85) => e,
+        _ => d,
     };
     day(offset(d).clamp(0, 120))
 }
@@ -373,9 +409,9 @@ fn add_op(r: &mut Rng, w: &World, d: Date, avoid: &[String]) -> Op {
             .filter(|e| !w.occurred.contains_key(*e))
             .collect();
         eid(if open.is_empty() || r.chance(5) {
-            *r.pick(&EVENTS)
+            r.pick_str(&EVENTS)
         } else {
-            *r.pick(&open)
+            r.pick_str(&open)
         })
     });
     Op::Add {
@@ -415,9 +451,13 @@ fn amend_op(r: &mut Rng, w: &World, d: Date, avoid: &[String]) -> Op {
     }
     let heading = r.chance(25).then(|| r.pick(&HEADINGS).to_string());
     let until = r.chance(15).then(|| plus(d, r.below(20) as i64));
-    let until_event = r.chance(10).then(|| eid(*r.pick(&EVENTS)));
+    let until_event = r.chance(10).then(|| eid(r.pick_str(&EVENTS)));
     let mut text_ = r.chance(50).then(|| text(r));
-    if heading.is_none() && text_.is_none() && set.is_empty() && unset.is_empty() && until.is_none()
+    if heading.is_none()
+        && text_.is_none()
+        && set.is_empty()
+        && unset.is_empty()
+        && until.is_none()
         && until_event.is_none()
     {
         text_ = Some(text(r));
@@ -477,13 +517,21 @@ fn change(op: Op) -> Change {
     }
 }
 
-fn amendment(ag: &AgreementId, id: String, r: &mut Rng, d: Option<Date>, changes: Vec<Change>) -> Amendment {
+fn amendment(
+    ag: &AgreementId,
+    id: String,
+    r: &mut Rng,
+    d: Option<Date>,
+    changes: Vec<Change>,
+) -> Amendment {
     Amendment {
         agreement: ag.clone(),
         title: format!("Amendment {id}"),
         id: AmendmentId::new(id).expect("a valid amendment id"),
         effective: d,
-        signed: (d.is_some() && r.chance(20)).then(|| d.map(|d| plus(d, -1))).flatten(),
+        signed: (d.is_some() && r.chance(20))
+            .then(|| d.map(|d| plus(d, -1)))
+            .flatten(),
         source: r.chance(10).then(|| "https://example.com/deal".to_string()),
         changes,
     }
@@ -499,14 +547,22 @@ fn establish(r: &mut Rng, ag: &AgreementId, id: String, d: Date) -> Amendment {
             });
         }
     }
-    let mut changes = vec![change(Op::Establish {
-        title: r.pick(&TITLES).to_string(),
-        parties,
-    })];
+    // Sometimes the establish carries its own date (later than the
+    // amendment's, so the adds without one come before it and are refused).
+    let own = r.chance(8).then(|| plus(d, r.below(3) as i64));
+    let mut changes = vec![Change {
+        effective: own,
+        op: Op::Establish {
+            title: r.pick(&TITLES).to_string(),
+            parties,
+        },
+    }];
     let w = World::default();
     let mut used: Vec<String> = Vec::new();
     for _ in 0..r.below(3) {
-        let cd = r.chance(30).then(|| plus(d, r.below(5) as i64));
+        let cd = r
+            .chance(30)
+            .then(|| plus(own.unwrap_or(d), r.below(5) as i64));
         let op = add_op(r, &w, cd.unwrap_or(d), &used);
         if let Some(c) = op.clause() {
             used.push(c.as_str().to_string());
@@ -514,6 +570,23 @@ fn establish(r: &mut Rng, ag: &AgreementId, id: String, d: Date) -> Amendment {
         changes.push(Change { effective: cd, op });
     }
     amendment(ag, id, r, Some(d), changes)
+}
+
+/// The kind of candidate [`make`] builds for `s` (for statistics).
+pub fn kind_name(s: &Spec, established: bool, live: usize) -> &'static str {
+    match s.kind {
+        0..=9 => "wild",
+        _ if !established => "establish",
+        10..=17 => "same-id",
+        18..=69 => "add",
+        70..=129 => "amend",
+        130..=154 => "repeal",
+        155..=174 => "occur",
+        175..=194 => "retract",
+        195..=202 if live >= 4 => "terminate",
+        195..=202 => "amend",
+        _ => "multi",
+    }
 }
 
 /// Builds the candidate of `s`, given its agreement's entries so far (`mine`,
@@ -578,9 +651,16 @@ pub fn make(s: &Spec, mine: &[RefEntry], n: usize) -> Amendment {
             let targets: Vec<&RefEntry> = live.clone();
             let target = if targets.is_empty() || r.chance(5) {
                 r.pick(mine).amendment.id.clone()
+            } else if targets.len() <= 2 && r.chance(40) {
+                // The establishing amendment: accepted when nothing else
+                // depends on it, and the agreement is then not established.
+                targets[0].amendment.id.clone()
             } else if r.chance(60) {
                 let k = targets.len().min(3) as u64;
-                targets[targets.len() - 1 - r.below(k) as usize].amendment.id.clone()
+                targets[targets.len() - 1 - r.below(k) as usize]
+                    .amendment
+                    .id
+                    .clone()
             } else {
                 r.pick(&targets).amendment.id.clone()
             };
@@ -597,7 +677,8 @@ pub fn make(s: &Spec, mine: &[RefEntry], n: usize) -> Amendment {
             a.signed = None;
             a
         }
-        195..=202 => {
+        // Terminate: only once the agreement has some history.
+        195..=202 if live.len() >= 4 => {
             let last = ch.iter().map(|c| c.0).max().unwrap_or(d);
             let td = if r.chance(70) {
                 plus(last.max(d), r.below(5) as i64)
@@ -605,7 +686,17 @@ pub fn make(s: &Spec, mine: &[RefEntry], n: usize) -> Amendment {
                 d
             };
             let note = r.chance(50).then(|| "the end".to_string());
-            amendment(&ag, id, &mut r, Some(td), vec![change(Op::Terminate { note })])
+            amendment(
+                &ag,
+                id,
+                &mut r,
+                Some(td),
+                vec![change(Op::Terminate { note })],
+            )
+        }
+        195..=202 => {
+            let op = amend_op(&mut r, &world(d), d, &[]);
+            amendment(&ag, id, &mut r, Some(d), vec![change(op)])
         }
         // Several changes, some with their own effective date.
         _ => {
@@ -625,7 +716,27 @@ pub fn make(s: &Spec, mine: &[RefEntry], n: usize) -> Amendment {
                 if let Some(c) = op.clause() {
                     used.push(c.as_str().to_string());
                 }
+                // Now and then a second change of the same clause in the same
+                // amendment: an add then an amend, or an amend then a repeal.
+                let follow = match (&op, r.chance(15)) {
+                    (Op::Add { clause, .. }, true) => Some(Op::Amend {
+                        clause: clause.clone(),
+                        heading: Some(r.pick(&HEADINGS).to_string()),
+                        text: None,
+                        set: terms(&mut r, 1),
+                        unset: Vec::new(),
+                        until: None,
+                        until_event: None,
+                    }),
+                    (Op::Amend { clause, .. }, true) => Some(Op::Repeal {
+                        clause: clause.clone(),
+                    }),
+                    _ => None,
+                };
                 changes.push(Change { effective: cd, op });
+                if let Some(op) = follow {
+                    changes.push(Change { effective: cd, op });
+                }
             }
             amendment(&ag, id, &mut r, Some(d), changes)
         }
@@ -641,14 +752,21 @@ fn note_accepted(stats: &mut Stats, before: &[RefEntry], e: &RefEntry) {
             stats.overrides += 1;
         }
         match &c.op {
-            Op::Add { until, until_event, .. } | Op::Amend { until, until_event, .. } => {
+            Op::Add {
+                until, until_event, ..
+            }
+            | Op::Amend {
+                until, until_event, ..
+            } => {
                 stats.sunsets += until.is_some() as usize;
                 stats.until_events += until_event.is_some() as usize;
             }
             _ => {}
         }
     }
-    let dates: Vec<Date> = (0..a.changes.len()).filter_map(|i| a.change_date(i)).collect();
+    let dates: Vec<Date> = (0..a.changes.len())
+        .filter_map(|i| a.change_date(i))
+        .collect();
     let mine: Vec<&RefEntry> = before
         .iter()
         .filter(|b| b.amendment.agreement == a.agreement)
@@ -682,22 +800,37 @@ pub fn build(specs: &[Spec], checks: Checks) -> Result<History, TestCaseError> {
     let mut i = 0;
     let mut n = 0;
     while i < specs.len() {
+        // A batch of 2 to 5 candidates, half the time all of one agreement
+        // (so the ledger validates several amendments of it together).
         let take = if specs[i].batch {
-            (2 + (specs[i].seed % 2) as usize).min(specs.len() - i)
+            (2 + (specs[i].seed % 4) as usize).min(specs.len() - i)
         } else {
             1
         };
+        let one_agreement = specs[i].seed & 8 != 0;
         // Build the batch; each candidate sees the earlier ones as recorded.
         let mut tentative = h.entries.clone();
         let mut next_seq = h.entries.len() as u64;
         let mut batch = Vec::new();
         let mut verdicts = Vec::new();
+        let mut kinds = Vec::new();
         for s in &specs[i..i + take] {
+            let mut s = s.clone();
+            if one_agreement {
+                s.agreement = specs[i].agreement;
+            }
+            let s = &s;
             let ag = agreement(s.agreement as usize);
             let mine = of(&tentative, &ag);
             let a = make(s, &mine, n);
             n += 1;
             let v = reference::judge(&mine, &a, next_seq);
+            let refs: Vec<&RefEntry> = mine.iter().collect();
+            let live = reference::live(&refs);
+            let established = reference::changes(&live)
+                .iter()
+                .any(|(_, _, pos, a)| matches!(a.changes[*pos].op, Op::Establish { .. }));
+            kinds.push(kind_name(s, established, live.len()));
             if v == Verdict::New {
                 tentative.push(RefEntry {
                     seq: next_seq,
@@ -721,6 +854,9 @@ pub fn build(specs: &[Spec], checks: Checks) -> Result<History, TestCaseError> {
         let first_refused = verdicts
             .iter()
             .position(|v| matches!(v, Verdict::Refused(_)));
+        for k in &kinds {
+            h.stats.kinds.entry(k).or_default().0 += 1;
+        }
         match result {
             Ok(report) => {
                 if checks.oracle {
@@ -744,6 +880,7 @@ pub fn build(specs: &[Spec], checks: Checks) -> Result<History, TestCaseError> {
                             if checks.oracle {
                                 prop_assert_eq!(&verdicts[k], &Verdict::New);
                             }
+                            h.stats.kinds.entry(kinds[k]).or_default().1 += 1;
                             let e = RefEntry {
                                 seq: s,
                                 recorded_at: report.recorded_at.0,
@@ -779,8 +916,20 @@ pub fn build(specs: &[Spec], checks: Checks) -> Result<History, TestCaseError> {
                     );
                 }
                 if let Some((dump, head)) = before {
-                    prop_assert!(dump == h.ledger.store().dump(), "a refused append changed the store");
+                    prop_assert!(
+                        dump == h.ledger.store().dump(),
+                        "a refused append changed the store"
+                    );
                     prop_assert_eq!(head, h.ledger.head());
+                }
+                if let Some(Verdict::Refused(m)) = first_refused.map(|i| &verdicts[i]) {
+                    let m = m.rsplit(": ").next().unwrap_or(m);
+                    let m: String = m
+                        .split_whitespace()
+                        .take_while(|w| !w.starts_with(|c: char| c.is_ascii_digit() || c == '`'))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    *h.stats.reasons.entry(m).or_default() += 1;
                 }
                 h.stats.appends_refused += 1;
                 h.stats.batches_refused += (take > 1) as usize;
@@ -799,6 +948,40 @@ pub fn build(specs: &[Spec], checks: Checks) -> Result<History, TestCaseError> {
             *days.entry(c.0).or_default() += 1;
         }
         h.stats.same_day += days.values().filter(|n| **n > 1).count();
+        let ch = reference::changes(&reference::live(&refs));
+        if !mine.is_empty()
+            && !ch
+                .iter()
+                .any(|(_, _, pos, a)| matches!(a.changes[*pos].op, Op::Establish { .. }))
+        {
+            h.stats.establish_retracted += 1;
+        }
+        // Clauses that an occurrence ended: in force the day before it,
+        // waiting for its event.
+        for (d, _, pos, a) in &ch {
+            if let Op::Occur { event, .. } = &a.changes[*pos].op {
+                let before = reference::fold(&ch, Some(plus(*d, -1))).unwrap_or_default();
+                h.stats.ended_by_event += before
+                    .clauses
+                    .values()
+                    .filter(|c| c.until_event.as_deref() == Some(event.as_str()))
+                    .count();
+            }
+        }
+        // Clauses that reached their `until`.
+        let last = ch.iter().map(|c| c.0).max();
+        if let Some(last) = last {
+            let mut seen = BTreeSet::new();
+            for (d, _, _, _) in &ch {
+                let w = reference::fold(&ch, Some(*d)).unwrap_or_default();
+                for c in w.clauses.values() {
+                    if c.until.is_some_and(|u| u < last) {
+                        seen.insert((c.id.clone(), c.until));
+                    }
+                }
+            }
+            h.stats.sunsets_reached += seen.len();
+        }
     }
     Ok(h)
 }

@@ -135,9 +135,7 @@ pub fn live<'a>(visible: &[&'a RefEntry]) -> Vec<&'a RefEntry> {
         .collect();
     visible
         .iter()
-        .filter(|e| {
-            !is_retraction(&e.amendment) && !retracted.contains(&e.amendment.id.as_str())
-        })
+        .filter(|e| !is_retraction(&e.amendment) && !retracted.contains(&e.amendment.id.as_str()))
         .copied()
         .collect()
 }
@@ -154,7 +152,7 @@ pub fn changes<'a>(live: &[&'a RefEntry]) -> Vec<Dated<'a>> {
             out.push((date, e.seq, pos, &e.amendment));
         }
     }
-    out.sort_by(|x, y| (x.0, x.1, x.2).cmp(&(y.0, y.1, y.2)));
+    out.sort_by_key(|x| (x.0, x.1, x.2));
     out
 }
 
@@ -294,19 +292,21 @@ pub fn state(entries: &[RefEntry], at: Date, view: View) -> Result<RefState, Ref
     };
     let live = live(&vis);
     let changes = changes(&live);
-    let Some((established, title, parties)) = changes.iter().find_map(|(d, _, pos, a)| {
-        match &a.changes[*pos].op {
-            Op::Establish { title, parties } => Some((
-                *d,
-                title.clone(),
-                parties
-                    .iter()
-                    .map(|p| (p.id.as_str().to_string(), p.name.clone()))
-                    .collect::<Vec<_>>(),
-            )),
-            _ => None,
-        }
-    }) else {
+    let Some((established, title, parties)) =
+        changes
+            .iter()
+            .find_map(|(d, _, pos, a)| match &a.changes[*pos].op {
+                Op::Establish { title, parties } => Some((
+                    *d,
+                    title.clone(),
+                    parties
+                        .iter()
+                        .map(|p| (p.id.as_str().to_string(), p.name.clone()))
+                        .collect::<Vec<_>>(),
+                )),
+                _ => None,
+            })
+    else {
         return Err(RefError::NotEstablished);
     };
     let w = fold(&changes, Some(at)).map_err(RefError::Conflict)?;
