@@ -520,8 +520,7 @@ pub fn audit_store<S: Store + ?Sized>(
         let (k, val) = item?;
         nodes += 1;
         let complete = keys::split_tree(&k).is_some_and(|(level, index)| {
-            level >= 1
-                && level < 64
+            (1..64).contains(&level)
                 && index
                     .checked_add(1)
                     .and_then(|i| i.checked_mul(1u64 << level))
