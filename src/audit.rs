@@ -41,6 +41,8 @@ pub enum Kind {
     CheckpointMismatch,
     /// A stored Merkle subtree hash does not match the entries.
     TreeMismatch,
+    /// The storage holds fewer (or other) entries than the last write acknowledged.
+    WitnessMismatch,
     /// A line of an export file cannot be read.
     Unreadable,
     /// An export line's readable fields differ from its entry's bytes.
@@ -62,6 +64,7 @@ impl Kind {
             Kind::HeadMismatch => "head-mismatch",
             Kind::CheckpointMismatch => "checkpoint-mismatch",
             Kind::TreeMismatch => "tree-mismatch",
+            Kind::WitnessMismatch => "witness-mismatch",
             Kind::Unreadable => "unreadable",
             Kind::FieldMismatch => "field-mismatch",
         }
@@ -484,6 +487,14 @@ pub fn audit_store<S: Store + ?Sized>(
                 ),
             ),
         );
+    }
+    // The witness of the last acknowledged write.
+    if let Err(e) = crate::ledger::check_witness(store, &head) {
+        let detail = match e {
+            crate::error::Error::Damaged { detail, .. } => detail,
+            other => other.to_string(),
+        };
+        return done(report, Some(&v), fail(None, Kind::WitnessMismatch, detail));
     }
     // Index keys with no entry behind them.
     for (prefix, what) in [(keys::BY_AGREEMENT, "index"), (keys::BY_ID, "idempotency")] {

@@ -89,6 +89,8 @@ impl Head {
 struct Tip {
     head: Head,
     tree: Frontier,
+    /// A commit failed: what is on disk is unknown until the ledger is reopened.
+    poisoned: bool,
 }
 
 /// The Merkle tree's nodes in a store: leaves from the entry values, complete
@@ -240,6 +242,13 @@ impl<S: Store> Ledger<S> {
                 "the store already holds data; open it instead".into(),
             ));
         }
+        if let Some(w) = store.witness_get()? {
+            let count = Head::decode(&w).map_or("some".to_string(), |h| h.count.to_string());
+            return Err(damaged(
+                None,
+                format!("this place held a ledger of {count} entries (its head witness remains), but its storage holds none: sled's files were lost or damaged"),
+            ));
+        }
         let head = Head {
             count: 0,
             chain: chain::genesis(&origin),
@@ -250,12 +259,14 @@ impl<S: Store> Ledger<S> {
             Write::Put(keys::meta("origin"), origin.to_vec()),
             Write::Put(keys::meta("head"), head.encode()),
         ])?;
+        store.witness_put(&head.encode())?;
         Ok(Ledger {
             store,
             origin,
             tip: Mutex::new(Tip {
                 head,
                 tree: Frontier::default(),
+                poisoned: false,
             }),
         })
     }
@@ -307,11 +318,16 @@ impl<S: Store> Ledger<S> {
                 }
             }
         }
+        check_witness(&store, &head)?;
         let tree = Frontier::at(&StoreNodes(&store), head.count)?;
         Ok(Ledger {
             store,
             origin,
-            tip: Mutex::new(Tip { head, tree }),
+            tip: Mutex::new(Tip {
+                head,
+                tree,
+                poisoned: false,
+            }),
         })
     }
 
@@ -498,6 +514,9 @@ impl<S: Store> Ledger<S> {
         opts: AppendOptions,
     ) -> Result<AppendReport, Error> {
         let mut tip = self.lock();
+        if tip.poisoned {
+            return Err(poisoned());
+        }
         let head = tip.head;
         let mut tree = tip.tree.clone();
         if let Some(expected) = opts.expect_head {
@@ -627,8 +646,19 @@ impl<S: Store> Ledger<S> {
         }
         if !opts.dry_run && next.count != head.count {
             writes.push(Write::Put(keys::meta("head"), next.encode()));
-            self.store.commit(writes)?;
-            *tip = Tip { head: next, tree };
+            if let Err(e) = self
+                .store
+                .commit(writes)
+                .and_then(|()| self.store.witness_put(&next.encode()))
+            {
+                tip.poisoned = true;
+                return Err(e.into());
+            }
+            *tip = Tip {
+                head: next,
+                tree,
+                poisoned: false,
+            };
         }
         Ok(AppendReport {
             outcomes,
@@ -641,10 +671,14 @@ impl<S: Store> Ledger<S> {
     /// extend the chain before anything is written. All or none.
     pub fn append_raw(&self, entries: &[(Vec<u8>, Hash)]) -> Result<Checkpoint, Error> {
         let mut tip = self.lock();
+        if tip.poisoned {
+            return Err(poisoned());
+        }
         let mut next = tip.head;
         let mut tree = tip.tree.clone();
         let mut writes = Vec::with_capacity(entries.len() * 4 + 1);
         let mut ids: BTreeMap<(AgreementId, AmendmentId), u64> = BTreeMap::new();
+        let mut work: HashMap<AgreementId, Work> = HashMap::new();
         for (bytes, expected) in entries {
             let e = codec::decode_entry(bytes).map_err(|d| damaged(Some(next.count), d.0))?;
             if e.seq != next.count {
@@ -656,6 +690,23 @@ impl<S: Store> Ledger<S> {
             if next.recorded_at.is_some_and(|t| e.recorded_at < t) {
                 return Err(damaged(Some(e.seq), "recorded time goes backwards"));
             }
+            // The same timeline rule as `append`: each entry must have been acceptable.
+            let w = match work.entry(e.amendment.agreement.clone()) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(Work {
+                    entries: self.agreement_entries(&e.amendment.agreement)?,
+                    tip: None,
+                }),
+            };
+            w.admit(&e).map_err(|(_, why)| {
+                damaged(
+                    Some(e.seq),
+                    format!(
+                        "amendment `{}` would not have been accepted: {why}",
+                        e.amendment.id
+                    ),
+                )
+            })?;
             let leaf = chain::leaf(bytes);
             let link = chain::link(&next.chain, e.seq, &leaf);
             if &link != expected {
@@ -695,11 +746,23 @@ impl<S: Store> Ledger<S> {
                 chain: link,
                 recorded_at: Some(e.recorded_at),
             };
+            w.entries.push(e);
         }
         if next.count != tip.head.count {
             writes.push(Write::Put(keys::meta("head"), next.encode()));
-            self.store.commit(writes)?;
-            *tip = Tip { head: next, tree };
+            if let Err(e) = self
+                .store
+                .commit(writes)
+                .and_then(|()| self.store.witness_put(&next.encode()))
+            {
+                tip.poisoned = true;
+                return Err(e.into());
+            }
+            *tip = Tip {
+                head: next,
+                tree,
+                poisoned: false,
+            };
         }
         Ok(next.checkpoint())
     }
@@ -870,4 +933,126 @@ fn proof_error(e: merkle::ProofError<Error>) -> Error {
         merkle::ProofError::Invalid(m) => Error::Usage(m),
         merkle::ProofError::Source(e) => e,
     }
+}
+
+fn poisoned() -> Error {
+    Error::Usage("an earlier write to this ledger failed: reopen it before writing again".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::store::{MemStore, Scan, StoreError};
+
+    /// A store whose commits fail while `fail` is set (after applying the writes,
+    /// like a failed fsync: the caller cannot know what is on disk).
+    #[derive(Default)]
+    struct Flaky {
+        inner: MemStore,
+        fail: AtomicBool,
+    }
+
+    impl Store for Flaky {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.get(key)
+        }
+        fn scan(&self, start: &[u8], end: Option<&[u8]>) -> Scan<'_> {
+            self.inner.scan(start, end)
+        }
+        fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+            self.inner.commit(writes)?;
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(StoreError::Io("injected fsync failure".into()));
+            }
+            Ok(())
+        }
+    }
+
+    fn amendment(id: &str, first: bool) -> Amendment {
+        let change = if first {
+            r#"{"op":"establish","title":"A","parties":[{"id":"p","name":"P"}]}"#.to_string()
+        } else {
+            format!(r#"{{"op":"add","clause":"c-{id}","text":"t"}}"#)
+        };
+        let text = format!(
+            r#"{{"agreement":"a","id":"{id}","title":"T","effective":"2024-01-01","change":[{change}]}}"#
+        );
+        crate::input::parse_str("x.json", &text)
+            .expect("amendment")
+            .remove(0)
+    }
+
+    #[test]
+    fn a_failed_commit_poisons_the_writer_until_reopened() {
+        let ledger = Ledger::create(Flaky::default(), [1; 16]).expect("create");
+        ledger
+            .append(
+                &[amendment("one", true)],
+                RecordedAt(1),
+                AppendOptions::default(),
+            )
+            .expect("first");
+        ledger.store().fail.store(true, Ordering::SeqCst);
+        assert!(ledger
+            .append(
+                &[amendment("two", false)],
+                RecordedAt(2),
+                AppendOptions::default()
+            )
+            .is_err());
+        ledger.store().fail.store(false, Ordering::SeqCst);
+        // The writes did land, but this writer's head is stale: it must not write seq 1 again.
+        let err = ledger
+            .append(
+                &[amendment("three", false)],
+                RecordedAt(3),
+                AppendOptions::default(),
+            )
+            .expect_err("poisoned");
+        assert!(err.to_string().contains("reopen"), "{err}");
+        let reopened = Ledger::open(ledger.store).expect("reopen");
+        assert_eq!(reopened.head().count, 2);
+        reopened
+            .append(
+                &[amendment("three", false)],
+                RecordedAt(3),
+                AppendOptions::default(),
+            )
+            .expect("after reopen");
+        assert!(
+            crate::audit::audit_store(reopened.store(), None, &mut |_| {})
+                .expect("audit")
+                .ok
+        );
+    }
+}
+
+/// Compares the store's head with the witness of the last acknowledged write.
+/// A witness behind the head is normal (a crash between commit and witness);
+/// a witness ahead of it means the store lost acknowledged entries.
+pub fn check_witness<S: Store + ?Sized>(store: &S, head: &Head) -> Result<(), Error> {
+    let Some(bytes) = store.witness_get()? else {
+        return Ok(());
+    };
+    let Some(w) = Head::decode(&bytes) else {
+        return Err(damaged(
+            None,
+            "the head witness file (pactum.head) is malformed",
+        ));
+    };
+    if w.count > head.count || (w.count == head.count && w.chain != head.chain) {
+        return Err(damaged(
+            None,
+            format!(
+                "the storage returned {} entries ending {}, but {} entries ending {} were acknowledged: sled's files were truncated or damaged",
+                head.count,
+                chain::hex(&head.chain[..6]),
+                w.count,
+                chain::hex(&w.chain[..6])
+            ),
+        ));
+    }
+    Ok(())
 }

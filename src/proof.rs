@@ -105,6 +105,12 @@ pub fn prove_inclusion<S: Store>(
     id: &AmendmentId,
     size: u64,
 ) -> Result<InclusionProof, Error> {
+    let count = ledger.head().count;
+    if size > count {
+        return Err(Error::Usage(format!(
+            "the ledger holds {count} entries, fewer than {size}"
+        )));
+    }
     let seq = ledger
         .find(agreement, id)?
         .ok_or_else(|| Error::Usage(format!("no amendment `{id}` in agreement `{agreement}`")))?;

@@ -988,6 +988,10 @@ fn hand_an_inclusion_proof_to_an_outsider() {
         e.head()
     );
     assert_eq!(e.ok(&["checkpoint"]), text, "stdout and file agree");
+    let j = e.json(&["checkpoint", "--json"]);
+    assert_eq!(j["size"], 7);
+    assert_eq!(j["text"], text.as_str());
+    assert_eq!(j["root"], lines[2]);
     // The proof, saved by the ledger's keeper.
     let proof = e.ok(&["prove", "microsoft-openai", "2025-01-21-compute-rofr"]);
     let v: serde_json::Value = serde_json::from_str(&proof).expect("proof json");
@@ -1005,6 +1009,14 @@ fn hand_an_inclusion_proof_to_an_outsider() {
         "{out}"
     );
     assert!(!outsider.ledger().exists());
+    let j = outsider.json(&[
+        "verify",
+        "proof.json",
+        "--checkpoint",
+        "checkpoint.txt",
+        "--json",
+    ]);
+    assert_eq!(j["ok"], true);
     // A tampered proof fails with exit 1.
     let mut bad = v.clone();
     bad["amendment"] = serde_json::json!("2025-10-28-definitive-agreement");

@@ -17,6 +17,9 @@ pub struct CheckpointArgs {
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Print one JSON document (`origin`, `size`, `root` base64, `chain` hex, `text`).
+    #[arg(long, conflicts_with = "output")]
+    json: bool,
 }
 
 /// Arguments of `prove`.
@@ -47,6 +50,24 @@ pub struct VerifyArgs {
     /// For a consistency proof: the older checkpoint file.
     #[arg(long, value_name = "FILE")]
     old_checkpoint: Option<PathBuf>,
+    /// Print one JSON document (`ok`, `detail`).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct JsonCheckpoint<'a> {
+    origin: &'a str,
+    size: u64,
+    root: String,
+    chain: String,
+    text: String,
+}
+
+#[derive(serde::Serialize)]
+struct JsonVerify<'a> {
+    ok: bool,
+    detail: &'a str,
 }
 
 fn read(path: &PathBuf) -> Result<String, Fail> {
@@ -80,7 +101,17 @@ pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
         }
         None => {
             let mut out = Out::new();
-            out.line(cp.to_string().trim_end())?;
+            if a.json {
+                out.json_pretty(&JsonCheckpoint {
+                    origin: &cp.origin,
+                    size: cp.size,
+                    root: pactum::chain::base64(&cp.root),
+                    chain: pactum::chain::hex(&cp.chain),
+                    text: cp.to_string(),
+                })?;
+            } else {
+                out.line(cp.to_string().trim_end())?;
+            }
             out.done()
         }
     }
@@ -140,15 +171,21 @@ pub fn verify(a: &VerifyArgs) -> Result<(), Fail> {
             })
         }
     };
-    match result {
-        Ok(msg) => {
-            out.line(msg)?;
-            out.done()
-        }
-        Err(why) => {
-            out.line(format!("FAILED: {why}"))?;
-            out.done()?;
-            Err(Fail::Integrity)
-        }
+    let (ok, detail) = match &result {
+        Ok(msg) => (true, msg.as_str()),
+        Err(why) => (false, why.as_str()),
+    };
+    if a.json {
+        out.json_pretty(&JsonVerify { ok, detail })?;
+    } else if ok {
+        out.line(detail)?;
+    } else {
+        out.line(format!("FAILED: {detail}"))?;
+    }
+    out.done()?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Fail::Integrity)
     }
 }

@@ -64,6 +64,16 @@ pub trait Store: Send + Sync {
     /// Applies all writes atomically (all or none survive a crash) and returns
     /// only when they are durable.
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Records, outside the key space, the head written by the last commit: a
+    /// witness that lets a later open notice if the store came back with less
+    /// than it acknowledged (sled silently truncates a damaged log).
+    fn witness_put(&self, _head: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// The witness last recorded, if the store keeps one.
+    fn witness_get(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
     /// Bytes used on disk (0 for memory).
     fn size_on_disk(&self) -> u64 {
         0

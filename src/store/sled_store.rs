@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::{Pair, Scan, Store, StoreError, Write};
 
-/// Values from this size on may be stored by sled as blob files (its
-/// threshold is a quarter of the 512 KiB segment, less headers): a commit
-/// holding one fsyncs the blob files too.
-const BLOB_VALUE_BYTES_MIN: usize = 96 * 1024;
+/// The head witness file, beside sled's own files.
+pub const WITNESS: &str = "pactum.head";
+const WITNESS_TMP: &str = "pactum.head.tmp";
 
 /// A ledger in a sled database at a path.
 pub struct SledStore {
@@ -80,26 +79,38 @@ impl SledStore {
         }
     }
 
-    /// sled writes a value larger than about a quarter of its segment (128 KiB)
-    /// to its own file under `blobs/`, and never fsyncs it: pactum does.
-    fn sync_blobs(&self) -> Result<(), StoreError> {
+    /// sled writes large values, and tree nodes that grew large, to files of
+    /// their own under `blobs/`, and never fsyncs them: pactum fsyncs every
+    /// blob file modified since the commit started (with slack for coarse
+    /// file times).
+    fn sync_blobs(&self, since: std::time::SystemTime) -> Result<(), StoreError> {
         let dir = self.path.join("blobs");
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io(&dir, "cannot list sled's blobs", e)),
         };
+        let mut any = false;
         for e in entries {
-            let p = e
-                .map_err(|e| io(&dir, "cannot list sled's blobs", e))?
-                .path();
-            File::open(&p)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| io(&p, "cannot fsync a sled blob", e))?;
+            let e = e.map_err(|e| io(&dir, "cannot list sled's blobs", e))?;
+            let fresh = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .map_or(true, |t| t + Duration::from_secs(2) >= since);
+            if fresh {
+                any = true;
+                let p = e.path();
+                File::open(&p)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| io(&p, "cannot fsync a sled blob", e))?;
+            }
         }
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io(&dir, "cannot fsync the blobs folder", e))
+        if any {
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io(&dir, "cannot fsync the blobs folder", e))?;
+        }
+        Ok(())
     }
 
     fn sync_dir(&self) -> Result<(), StoreError> {
@@ -156,9 +167,7 @@ impl Store for SledStore {
     }
 
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let large = writes
-            .iter()
-            .any(|w| matches!(w, Write::Put(_, v) if v.len() >= BLOB_VALUE_BYTES_MIN));
+        let started = std::time::SystemTime::now();
         let mut batch = sled::Batch::default();
         for w in writes {
             match w {
@@ -175,10 +184,29 @@ impl Store for SledStore {
         self.data_file
             .sync_data()
             .map_err(|e| io(&self.path, "fsync failed", e))?;
-        if large {
-            self.sync_blobs()?;
-        }
+        self.sync_blobs(started)?;
         Ok(())
+    }
+
+    fn witness_put(&self, head: &[u8]) -> Result<(), StoreError> {
+        // Written whole to a temporary file, fsynced, then renamed over the old one.
+        let tmp = self.path.join(WITNESS_TMP);
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, head)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, self.path.join(WITNESS))?;
+            File::open(&self.path)?.sync_all()
+        };
+        write().map_err(|e| io(&self.path, "cannot write the head witness", e))
+    }
+
+    fn witness_get(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match std::fs::read(self.path.join(WITNESS)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&self.path, "cannot read the head witness", e)),
+        }
     }
 
     fn size_on_disk(&self) -> u64 {
