@@ -1160,3 +1160,77 @@ fn golden_v1_export_still_imports_verifies_and_projects() {
         "export is byte-identical after a round trip"
     );
 }
+
+// ---------------------------------------------------------------- damaged sled files
+
+#[test]
+fn damaged_sled_files_are_reported_never_silently_rolled_back() {
+    let base = Env::new();
+    base.with_fixture();
+    let damages: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+        (
+            "db truncated",
+            Box::new(|l: &Path| {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(l.join("db"))
+                    .expect("db");
+                f.set_len(10_000).expect("truncate");
+            }),
+        ),
+        (
+            "db overwritten with garbage",
+            Box::new(|l: &Path| {
+                std::fs::write(l.join("db"), vec![0xA5u8; 100]).expect("overwrite");
+            }),
+        ),
+        (
+            "db zeroed in the middle",
+            Box::new(|l: &Path| {
+                let mut b = std::fs::read(l.join("db")).expect("db");
+                let n = b.len();
+                for x in &mut b[n / 3..n / 2] {
+                    *x = 0;
+                }
+                std::fs::write(l.join("db"), b).expect("write");
+            }),
+        ),
+    ];
+    for (name, damage) in damages {
+        let e = Env::new();
+        copy_dir(&base.ledger(), &e.ledger());
+        damage(&e.ledger());
+        for args in [
+            &["head"][..],
+            &["state", "microsoft-openai", "--at", "2025-06-01"],
+            &["append", &fixture("elasticsearch-licence")],
+        ] {
+            let o = e.run(args);
+            let err = text(&o.stderr);
+            clean(&err);
+            assert_eq!(
+                o.status.code(),
+                Some(1),
+                "{name}: pactum {args:?} must report damage, got {:?}\n{err}",
+                o.status.code()
+            );
+            assert!(err.contains("damaged"), "{name}: {err}");
+            assert!(err.contains("re-import an earlier export"), "{name}: {err}");
+        }
+        let o = e.run(&["audit", "--json"]);
+        assert_eq!(o.status.code(), Some(1), "{name}: audit");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let p = e.expect("entry").path();
+        let dest = to.join(p.file_name().expect("name"));
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).expect("copy");
+        }
+    }
+}

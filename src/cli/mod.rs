@@ -142,7 +142,7 @@ pub fn main() -> i32 {
         Ok(Err(Fail::Integrity)) => 1,
         Ok(Err(Fail::Error(e))) => {
             let code = match e {
-                Error::Damaged { .. } => 1,
+                Error::Damaged { .. } | Error::Store(StoreError::Damaged(_)) => 1,
                 _ => 2,
             };
             eprintln!("pactum: {}", describe(&cli, &e));

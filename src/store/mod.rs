@@ -30,6 +30,9 @@ pub enum StoreError {
     /// An I/O or storage engine failure.
     #[error("{0}")]
     Io(String),
+    /// The storage engine cannot open the database: its files are damaged.
+    #[error("{0}; re-import an earlier export if you have one (`pactum import`)")]
+    Damaged(String),
 }
 
 /// One write of a commit.

@@ -74,7 +74,13 @@ impl SledStore {
                     }
                     thread::sleep(Duration::from_millis(20));
                 }
-                Err(e) => return Err(io(path, "cannot open the sled database", describe(e))),
+                Err(e) => {
+                    return Err(StoreError::Damaged(format!(
+                        "{}: sled cannot open the database: {}",
+                        path.display(),
+                        describe(e)
+                    )))
+                }
             }
         }
     }
