@@ -939,6 +939,34 @@ fn poisoned() -> Error {
     Error::Usage("an earlier write to this ledger failed: reopen it before writing again".into())
 }
 
+/// Compares the store's head with the witness of the last acknowledged write.
+/// A witness behind the head is normal (a crash between commit and witness);
+/// a witness ahead of it means the store lost acknowledged entries.
+pub fn check_witness<S: Store + ?Sized>(store: &S, head: &Head) -> Result<(), Error> {
+    let Some(bytes) = store.witness_get()? else {
+        return Ok(());
+    };
+    let Some(w) = Head::decode(&bytes) else {
+        return Err(damaged(
+            None,
+            "the head witness file (pactum.head) is malformed",
+        ));
+    };
+    if w.count > head.count || (w.count == head.count && w.chain != head.chain) {
+        return Err(damaged(
+            None,
+            format!(
+                "the storage returned {} entries ending {}, but {} entries ending {} were acknowledged: sled's files were truncated or damaged",
+                head.count,
+                chain::hex(&head.chain[..6]),
+                w.count,
+                chain::hex(&w.chain[..6])
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -1027,32 +1055,4 @@ mod tests {
                 .ok
         );
     }
-}
-
-/// Compares the store's head with the witness of the last acknowledged write.
-/// A witness behind the head is normal (a crash between commit and witness);
-/// a witness ahead of it means the store lost acknowledged entries.
-pub fn check_witness<S: Store + ?Sized>(store: &S, head: &Head) -> Result<(), Error> {
-    let Some(bytes) = store.witness_get()? else {
-        return Ok(());
-    };
-    let Some(w) = Head::decode(&bytes) else {
-        return Err(damaged(
-            None,
-            "the head witness file (pactum.head) is malformed",
-        ));
-    };
-    if w.count > head.count || (w.count == head.count && w.chain != head.chain) {
-        return Err(damaged(
-            None,
-            format!(
-                "the storage returned {} entries ending {}, but {} entries ending {} were acknowledged: sled's files were truncated or damaged",
-                head.count,
-                chain::hex(&head.chain[..6]),
-                w.count,
-                chain::hex(&w.chain[..6])
-            ),
-        ));
-    }
-    Ok(())
 }
