@@ -1167,7 +1167,8 @@ fn golden_v1_export_still_imports_verifies_and_projects() {
 fn damaged_sled_files_are_reported_never_silently_rolled_back() {
     let base = Env::new();
     base.with_fixture();
-    let damages: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    type Damage = Box<dyn Fn(&Path)>;
+    let damages: Vec<(&str, Damage)> = vec![
         (
             "db truncated",
             Box::new(|l: &Path| {
