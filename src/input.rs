@@ -450,29 +450,24 @@ trait GenericDoc: Sized {
     fn items(&self) -> Option<&Vec<Self>>;
 }
 
-impl GenericDoc for serde_json::Value {
-    fn field(&self, name: &str) -> Option<&Self> {
-        self.get(name)
-    }
-    fn text(&self) -> Option<String> {
-        self.as_str().map(String::from)
-    }
-    fn items(&self) -> Option<&Vec<Self>> {
-        self.as_array()
-    }
+/// Both parsers' generic values have the same accessors.
+macro_rules! generic_doc {
+    ($($t:ty),*) => {$(
+        impl GenericDoc for $t {
+            fn field(&self, name: &str) -> Option<&Self> {
+                self.get(name)
+            }
+            fn text(&self) -> Option<String> {
+                self.as_str().map(String::from)
+            }
+            fn items(&self) -> Option<&Vec<Self>> {
+                self.as_array()
+            }
+        }
+    )*};
 }
 
-impl GenericDoc for toml::Value {
-    fn field(&self, name: &str) -> Option<&Self> {
-        self.get(name)
-    }
-    fn text(&self) -> Option<String> {
-        self.as_str().map(String::from)
-    }
-    fn items(&self) -> Option<&Vec<Self>> {
-        self.as_array()
-    }
-}
+generic_doc!(serde_json::Value, toml::Value);
 
 /// The byte offset of `snippet` (a subslice of `text`) in `text`.
 fn snippet_start(text: &str, snippet: &str) -> usize {

@@ -617,21 +617,7 @@ impl<S: Store> Ledger<S> {
             debug_assert_eq!(codec::decode_entry(&entry_bytes).as_ref(), Ok(&entry));
             let leaf = chain::leaf(&entry_bytes);
             let link = chain::link(&next.chain, entry.seq, &leaf);
-            writes.push(Write::Put(
-                keys::entry(entry.seq),
-                StoredEntry::join(&entry_bytes, &leaf, &link),
-            ));
-            writes.push(Write::Put(
-                keys::by_agreement(&a.agreement, entry.seq),
-                Vec::new(),
-            ));
-            writes.push(Write::Put(
-                keys::by_id(&a.agreement, &a.id),
-                entry.seq.to_be_bytes().to_vec(),
-            ));
-            for (level, i, h) in tree.push(leaf) {
-                writes.push(Write::Put(keys::tree(level, i), h.to_vec()));
-            }
+            stage(&mut writes, &mut tree, &entry, &entry_bytes, &leaf, &link);
             pending_ids.insert(key, (entry.seq, index));
             outcomes.push(Outcome::Appended {
                 seq: entry.seq,
@@ -645,26 +631,39 @@ impl<S: Store> Ledger<S> {
             w.entries.push(entry);
         }
         if !opts.dry_run && next.count != head.count {
-            writes.push(Write::Put(keys::meta("head"), next.encode()));
-            if let Err(e) = self
-                .store
-                .commit(writes)
-                .and_then(|()| self.store.witness_put(&next.encode()))
-            {
-                tip.poisoned = true;
-                return Err(e.into());
-            }
-            *tip = Tip {
-                head: next,
-                tree,
-                poisoned: false,
-            };
+            self.commit(&mut tip, writes, next, tree)?;
         }
         Ok(AppendReport {
             outcomes,
             head: next.checkpoint(),
             recorded_at,
         })
+    }
+
+    /// Commits staged writes with the new head (one atomic, durable batch),
+    /// then the head witness; on failure the writer is poisoned.
+    fn commit(
+        &self,
+        tip: &mut Tip,
+        mut writes: Vec<Write>,
+        next: Head,
+        tree: Frontier,
+    ) -> Result<(), Error> {
+        writes.push(Write::Put(keys::meta("head"), next.encode()));
+        if let Err(e) = self
+            .store
+            .commit(writes)
+            .and_then(|()| self.store.witness_put(&next.encode()))
+        {
+            tip.poisoned = true;
+            return Err(e.into());
+        }
+        *tip = Tip {
+            head: next,
+            tree,
+            poisoned: false,
+        };
+        Ok(())
     }
 
     /// Writes already-hashed entries as they are (import): each is checked to
@@ -726,21 +725,7 @@ impl<S: Store> Ledger<S> {
                     format!("amendment id `{}` is recorded twice", e.amendment.id),
                 ));
             }
-            writes.push(Write::Put(
-                keys::entry(e.seq),
-                StoredEntry::join(bytes, &leaf, &link),
-            ));
-            writes.push(Write::Put(
-                keys::by_agreement(&e.amendment.agreement, e.seq),
-                Vec::new(),
-            ));
-            writes.push(Write::Put(
-                keys::by_id(&e.amendment.agreement, &e.amendment.id),
-                e.seq.to_be_bytes().to_vec(),
-            ));
-            for (level, i, h) in tree.push(leaf) {
-                writes.push(Write::Put(keys::tree(level, i), h.to_vec()));
-            }
+            stage(&mut writes, &mut tree, &e, bytes, &leaf, &link);
             next = Head {
                 count: e.seq + 1,
                 chain: link,
@@ -749,22 +734,37 @@ impl<S: Store> Ledger<S> {
             w.entries.push(e);
         }
         if next.count != tip.head.count {
-            writes.push(Write::Put(keys::meta("head"), next.encode()));
-            if let Err(e) = self
-                .store
-                .commit(writes)
-                .and_then(|()| self.store.witness_put(&next.encode()))
-            {
-                tip.poisoned = true;
-                return Err(e.into());
-            }
-            *tip = Tip {
-                head: next,
-                tree,
-                poisoned: false,
-            };
+            self.commit(&mut tip, writes, next, tree)?;
         }
         Ok(next.checkpoint())
+    }
+}
+
+/// Stages the writes of one new entry: the entry with its hashes, its index
+/// and idempotency keys, and the Merkle subtrees it completes.
+fn stage(
+    writes: &mut Vec<Write>,
+    tree: &mut Frontier,
+    e: &Entry,
+    bytes: &[u8],
+    leaf: &Hash,
+    link: &Hash,
+) {
+    let a = &e.amendment;
+    writes.push(Write::Put(
+        keys::entry(e.seq),
+        StoredEntry::join(bytes, leaf, link),
+    ));
+    writes.push(Write::Put(
+        keys::by_agreement(&a.agreement, e.seq),
+        Vec::new(),
+    ));
+    writes.push(Write::Put(
+        keys::by_id(&a.agreement, &a.id),
+        e.seq.to_be_bytes().to_vec(),
+    ));
+    for (level, i, h) in tree.push(*leaf) {
+        writes.push(Write::Put(keys::tree(level, i), h.to_vec()));
     }
 }
 

@@ -15,11 +15,40 @@ use super::{Pair, Scan, Store, StoreError, Write};
 pub const WITNESS: &str = "pactum.head";
 const WITNESS_TMP: &str = "pactum.head.tmp";
 
+/// A step of [`Store::commit`] or [`Store::witness_put`] at which a test can
+/// make the store fail (see [`SledStore::set_fault_hook`]). Each is reached
+/// just before the operation it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultPoint {
+    /// sled's `apply_batch` (the write).
+    ApplyBatch,
+    /// sled's `flush`, after `apply_batch`.
+    Flush,
+    /// The fsync of sled's data file `db`.
+    DataSync,
+    /// The fsync of one blob file (reached once per blob the commit wrote).
+    BlobSync,
+    /// The fsync of the `blobs/` folder (reached when a blob was synced).
+    BlobDirSync,
+    /// Writing the head witness to `pactum.head.tmp` (created, still empty).
+    WitnessWrite,
+    /// The fsync of `pactum.head.tmp`.
+    WitnessSync,
+    /// Renaming `pactum.head.tmp` over `pactum.head`.
+    WitnessRename,
+    /// The fsync of the ledger folder, after the rename.
+    WitnessDirSync,
+}
+
+/// A hook called at each [`FaultPoint`]; an error fails the step there.
+type FaultHook = Box<dyn Fn(FaultPoint) -> std::io::Result<()> + Send + Sync>;
+
 /// A ledger in a sled database at a path.
 pub struct SledStore {
     db: sled::Db,
     path: PathBuf,
     data_file: File,
+    fault: Option<FaultHook>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -59,6 +88,7 @@ impl SledStore {
                         db,
                         path: path.to_path_buf(),
                         data_file,
+                        fault: None,
                     };
                     if created {
                         // Make the new files' directory entries durable too.
@@ -106,13 +136,15 @@ impl SledStore {
             if fresh {
                 any = true;
                 let p = e.path();
-                File::open(&p)
+                self.fault(FaultPoint::BlobSync)
+                    .and_then(|()| File::open(&p))
                     .and_then(|f| f.sync_all())
                     .map_err(|e| io(&p, "cannot fsync a sled blob", e))?;
             }
         }
         if any {
-            File::open(&dir)
+            self.fault(FaultPoint::BlobDirSync)
+                .and_then(|()| File::open(&dir))
                 .and_then(|d| d.sync_all())
                 .map_err(|e| io(&dir, "cannot fsync the blobs folder", e))?;
         }
@@ -128,6 +160,28 @@ impl SledStore {
     /// The ledger's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// **Testing hook** (fault injection): calls `hook` at each step of every
+    /// later commit and witness write (see [`FaultPoint`]), just before that
+    /// step; when it returns an error, the step fails with it there, as if
+    /// the operating system had refused the write, flush or fsync. The
+    /// steps before it have happened (sled may hold applied writes in
+    /// memory): drop the store and reopen the path to see what survived.
+    /// Without a hook a step costs one `Option` check.
+    pub fn set_fault_hook(
+        &mut self,
+        hook: Box<dyn Fn(FaultPoint) -> std::io::Result<()> + Send + Sync>,
+    ) {
+        self.fault = Some(hook);
+    }
+
+    /// Runs the fault hook, if any, at `point`.
+    fn fault(&self, point: FaultPoint) -> std::io::Result<()> {
+        match &self.fault {
+            None => Ok(()),
+            Some(hook) => hook(point),
+        }
     }
 }
 
@@ -181,14 +235,18 @@ impl Store for SledStore {
                 Write::Delete(k) => batch.remove(k),
             }
         }
+        self.fault(FaultPoint::ApplyBatch)
+            .map_err(|e| io(&self.path, "write failed", e))?;
         self.db
             .apply_batch(batch)
             .map_err(|e| io(&self.path, "write failed", describe(e)))?;
+        self.fault(FaultPoint::Flush)
+            .map_err(|e| io(&self.path, "flush failed", e))?;
         self.db
             .flush()
             .map_err(|e| io(&self.path, "flush failed", describe(e)))?;
-        self.data_file
-            .sync_data()
+        self.fault(FaultPoint::DataSync)
+            .and_then(|()| self.data_file.sync_data())
             .map_err(|e| io(&self.path, "fsync failed", e))?;
         self.sync_blobs(started)?;
         Ok(())
@@ -199,9 +257,13 @@ impl Store for SledStore {
         let tmp = self.path.join(WITNESS_TMP);
         let write = || -> std::io::Result<()> {
             let mut f = File::create(&tmp)?;
+            self.fault(FaultPoint::WitnessWrite)?;
             std::io::Write::write_all(&mut f, head)?;
+            self.fault(FaultPoint::WitnessSync)?;
             f.sync_all()?;
+            self.fault(FaultPoint::WitnessRename)?;
             std::fs::rename(&tmp, self.path.join(WITNESS))?;
+            self.fault(FaultPoint::WitnessDirSync)?;
             File::open(&self.path)?.sync_all()
         };
         write().map_err(|e| io(&self.path, "cannot write the head witness", e))
