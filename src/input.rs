@@ -199,7 +199,19 @@ impl TryFrom<ChangeInput> for ParsedChange {
 
 impl<'de> Deserialize<'de> for ParsedChange {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ParsedChange, D::Error> {
-        ParsedChange::try_from(ChangeInput::deserialize(d)?).map_err(serde::de::Error::custom)
+        // Only a table or an object is a change (serde would also take a list of
+        // the fields in order).
+        struct OnlyMap;
+        impl<'de> serde::de::Visitor<'de> for OnlyMap {
+            type Value = ChangeInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a change: a table (TOML) or an object (JSON) with an `op`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ChangeInput, A::Error> {
+                ChangeInput::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        ParsedChange::try_from(d.deserialize_map(OnlyMap)?).map_err(serde::de::Error::custom)
     }
 }
 

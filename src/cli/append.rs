@@ -95,8 +95,18 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
         dry_run: args.dry_run,
         expect_head: args.expect_head,
     };
-    let exists = SledStore::exists(ctx.ledger);
-    let report = if !exists {
+    // A folder with sled's files but no ledger (a creation that never
+    // committed: killed, or still running in another process) is no ledger.
+    let store = if SledStore::exists(ctx.ledger) {
+        Some(SledStore::open(ctx.ledger, ctx.wait)?)
+    } else {
+        None
+    };
+    let holds = match &store {
+        Some(s) => pactum::ledger::read_origin(s)?.is_some(),
+        None => false,
+    };
+    let report = if !holds {
         // Validate in memory first, so a refused append creates nothing on disk.
         let mem = Ledger::create(MemStore::default(), [0; 16])?;
         let trial = append_to(
@@ -112,11 +122,14 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
         if args.dry_run {
             trial
         } else {
-            let ledger = ctx.open_or_create()?;
+            let ledger = match store {
+                Some(s) => Ledger::open_or_create(s, super::new_origin)?,
+                None => ctx.open_or_create()?,
+            };
             append_to(&ledger, &sources, &amendments, now, opts)?
         }
     } else {
-        let ledger = ctx.open()?;
+        let ledger = Ledger::open(store.expect("checked"))?;
         append_to(&ledger, &sources, &amendments, now, opts)?
     };
     print(ctx, args, &sources, &report)

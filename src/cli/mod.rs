@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use pactum::error::Error;
 use pactum::model::{Date, RecordedAt};
 use pactum::projection::KnownAt;
-use pactum::store::{SledStore, StoreError};
+use pactum::store::{SledStore, Store, StoreError};
 use pactum::Ledger;
 
 pub use out::Out;
@@ -145,11 +145,25 @@ pub fn main() -> i32 {
                 Error::Damaged { .. } | Error::Store(StoreError::Damaged(_)) => 1,
                 _ => 2,
             };
-            eprintln!("pactum: {}", describe(&cli, &e));
+            eprintln!("pactum: {}", escape_controls(&describe(&cli, &e)));
             code
         }
         Err(_) => 2,
     }
+}
+
+/// Quotes control characters (a NUL, an ESC from a hostile file) escaped, so
+/// that no input reaches the terminal raw.
+fn escape_controls(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn describe(cli: &Cli, e: &Error) -> String {
@@ -197,6 +211,10 @@ impl Ctx<'_> {
             return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
         }
         let store = SledStore::open(self.ledger, self.wait)?;
+        // sled's files without a ledger: a creation that never committed.
+        if pactum::ledger::read_origin(&store)?.is_none() && store.witness_get()?.is_none() {
+            return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
+        }
         Ok(Ledger::open(store)?)
     }
 

@@ -74,6 +74,10 @@ impl SledStore {
     pub fn open(path: &Path, wait: Duration) -> Result<SledStore, StoreError> {
         let started = Instant::now();
         let created = !SledStore::exists(path);
+        if created {
+            write_conf(path)?;
+        }
+        let mut retried = false;
         loop {
             let config = sled::Config::new()
                 .path(path)
@@ -103,6 +107,11 @@ impl SledStore {
                         });
                     }
                     thread::sleep(Duration::from_millis(20));
+                }
+                Err(sled::Error::Corruption { .. })
+                    if !retried && remove_unfinished_snapshots(path) =>
+                {
+                    retried = true;
                 }
                 Err(e) => {
                     return Err(StoreError::Damaged(format!(
@@ -183,6 +192,42 @@ impl SledStore {
             Some(hook) => hook(point),
         }
     }
+}
+
+/// sled's `conf` for pactum's settings (text, then its CRC-32): sled writes
+/// it with two writes, so a kill between them leaves a file sled refuses.
+const SLED_CONF: &[u8] =
+    b"segment_size: 524288\nuse_compression: false\nversion: 0.34\n\x76\x19\x51\xc1";
+
+/// Writes sled's `conf` whole (temporary file, rename) when it is missing or torn.
+fn write_conf(path: &Path) -> Result<(), StoreError> {
+    let conf = path.join("conf");
+    if std::fs::read(&conf).is_ok_and(|b| b.len() >= SLED_CONF.len()) {
+        return Ok(());
+    }
+    let tmp = path.join("conf.pactum-tmp");
+    std::fs::create_dir_all(path)
+        .and_then(|()| std::fs::write(&tmp, SLED_CONF))
+        .and_then(|()| std::fs::rename(&tmp, &conf))
+        .map_err(|e| io(path, "cannot write sled's configuration", e))
+}
+
+/// Removes `snap.*.generating`: snapshots sled was writing when it was
+/// killed. sled 0.34.7 takes one for the newest snapshot and reports
+/// corruption; without it, sled recovers from the last finished snapshot.
+fn remove_unfinished_snapshots(path: &Path) -> bool {
+    let Ok(rd) = std::fs::read_dir(path) else {
+        return false;
+    };
+    let mut any = false;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            any |= std::fs::remove_file(e.path()).is_ok();
+        }
+    }
+    any
 }
 
 fn describe(e: sled::Error) -> String {
@@ -279,5 +324,39 @@ impl Store for SledStore {
 
     fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// pactum writes sled's `conf` itself (whole, by rename): it must be
+    /// byte for byte what sled 0.34.7 writes for the same settings.
+    #[test]
+    fn the_conf_pactum_writes_is_the_one_sled_writes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sled-own");
+        let db = sled::Config::new()
+            .path(&path)
+            .flush_every_ms(None)
+            .mode(sled::Mode::LowSpace)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .expect("open");
+        drop(db);
+        assert_eq!(std::fs::read(path.join("conf")).expect("conf"), SLED_CONF);
+    }
+
+    #[test]
+    fn an_unfinished_snapshot_is_removed_and_the_open_retried() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger");
+        let store = SledStore::open(&path, Duration::from_secs(5)).expect("create");
+        store.commit(vec![Write::Put(b"k".to_vec(), b"v".to_vec())]).expect("commit");
+        drop(store);
+        std::fs::write(path.join("snap.FFFFFFFFFFFFFFFF.generating"), b"").expect("leftover");
+        let store = SledStore::open(&path, Duration::from_secs(5)).expect("reopen");
+        assert_eq!(store.get(b"k").expect("get"), Some(b"v".to_vec()));
     }
 }
