@@ -207,7 +207,10 @@ impl<'de> Deserialize<'de> for ParsedChange {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a change: a table (TOML) or an object (JSON) with an `op`")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ChangeInput, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ChangeInput, A::Error> {
                 ChangeInput::deserialize(serde::de::value::MapAccessDeserializer::new(map))
             }
         }
@@ -506,6 +509,15 @@ fn span_token(text: &str, at: usize) -> &str {
 /// Makes toml's messages say what a user needs to know.
 fn toml_message(text: &str, span: Option<std::ops::Range<usize>>, message: &str) -> String {
     let mut msg = message.trim_end().replace('\n', ": ");
+    if msg.trim().is_empty() {
+        // toml gives some errors no message: name the character it stopped at.
+        let at = span.as_ref().map_or(0, |s| s.start);
+        msg = match text.get(at..).and_then(|t| t.chars().next()) {
+            Some(c) if c.is_control() => format!("unexpected control character U+{:04X}", c as u32),
+            Some(c) => format!("unexpected character `{c}`"),
+            None => "unexpected end of the file".to_string(),
+        };
+    }
     let snippet = span.clone().and_then(|s| text.get(s)).unwrap_or("").trim();
     let line_text = span
         .and_then(|s| text.get(..s.start.min(text.len())))
