@@ -55,6 +55,14 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
 /// The stored bytes of an entry.
 pub fn encode_entry(entry: &Entry) -> Result<Vec<u8>, DecodeError> {
     let body = encode(entry)?;
+    // The same limit decode enforces: seq (8) + recorded_at (8) precede the amendment.
+    if body.len().saturating_sub(16) > crate::limits::AMENDMENT_BYTES_MAX {
+        return Err(DecodeError(format!(
+            "the amendment is {} bytes encoded, over the limit of {} bytes (AMENDMENT_BYTES_MAX)",
+            body.len() - 16,
+            crate::limits::AMENDMENT_BYTES_MAX
+        )));
+    }
     if body.len() + 1 > ENTRY_BYTES_MAX {
         return Err(DecodeError(format!(
             "entry is {} bytes, over the limit of {ENTRY_BYTES_MAX} bytes",

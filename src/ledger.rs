@@ -394,6 +394,12 @@ impl<S: Store> Ledger<S> {
 
     /// The inclusion proof of entry `seq` in the tree of the first `size` entries.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, Error> {
+        let count = self.head().count;
+        if size > count {
+            return Err(Error::Usage(format!(
+                "the ledger holds {count} entries, fewer than {size}"
+            )));
+        }
         merkle::inclusion_proof(&StoreNodes(&self.store), seq, size).map_err(proof_error)
     }
 

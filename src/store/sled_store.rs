@@ -353,7 +353,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("ledger");
         let store = SledStore::open(&path, Duration::from_secs(5)).expect("create");
-        store.commit(vec![Write::Put(b"k".to_vec(), b"v".to_vec())]).expect("commit");
+        store
+            .commit(vec![Write::Put(b"k".to_vec(), b"v".to_vec())])
+            .expect("commit");
         drop(store);
         std::fs::write(path.join("snap.FFFFFFFFFFFFFFFF.generating"), b"").expect("leftover");
         let store = SledStore::open(&path, Duration::from_secs(5)).expect("reopen");
