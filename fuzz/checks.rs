@@ -32,15 +32,18 @@ use pactum::input;
 use pactum::ledger::{self, AppendOptions, Head, Outcome, StoredEntry};
 use pactum::limits::AMENDMENT_BYTES_MAX;
 use pactum::model::*;
-use pactum::projection::{self, Clause, KnownAt, ProjectionError, Segment, State, Status};
+use pactum::projection::{self, KnownAt, ProjectionError, Segment, State};
 use pactum::proof;
 use pactum::store::{keys, MemStore};
 use pactum::Ledger;
 
+#[path = "../tests/properties/bridge.rs"]
+mod bridge;
 #[path = "../tests/properties/reference.rs"]
 mod reference;
+use bridge::{model_digest, to_ref};
 
-use reference::{RefClause, RefEntry, RefError, RefState, Verdict, View};
+use reference::{RefEntry, RefError, Verdict, View};
 
 /// The fuzz targets, named as in `fuzz/Cargo.toml` and `fuzz/seeds/`.
 pub const TARGETS: [&str; 3] = ["decode_entry", "parse_input", "model"];
@@ -648,78 +651,6 @@ fn reopen(l: &Ledger<MemStore>) -> Ledger<MemStore> {
     assert_eq!(reopened.origin(), l.origin());
     assert_eq!(reopened.head(), l.head(), "the head changed on reopening");
     reopened
-}
-
-fn to_ref(s: &State) -> RefState {
-    RefState {
-        status: s.status.as_str(),
-        title: s.title.clone(),
-        parties: s
-            .parties
-            .iter()
-            .map(|p| (p.id.as_str().to_string(), p.name.clone()))
-            .collect(),
-        established: s.established,
-        terminated: s.terminated,
-        known_through: s.known_through,
-        clauses: s
-            .clauses
-            .iter()
-            .map(|c| RefClause {
-                id: c.id.as_str().to_string(),
-                heading: c.heading.clone(),
-                text: c.text.clone(),
-                terms: c
-                    .terms
-                    .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), v.clone()))
-                    .collect(),
-                since: c.since,
-                amendment: c.amendment.as_str().to_string(),
-                until: c.until,
-                until_event: c.until_event.as_ref().map(|e| e.as_str().to_string()),
-            })
-            .collect(),
-    }
-}
-
-/// The digest the model's state should carry.
-fn model_digest(ag: &AgreementId, m: &RefState) -> [u8; 32] {
-    let status = match m.status {
-        "not-yet-in-force" => Status::NotYetInForce,
-        "terminated" => Status::Terminated,
-        _ => Status::InForce,
-    };
-    let parties: Vec<Party> = m
-        .parties
-        .iter()
-        .map(|(id, name)| Party {
-            id: PartyId::new(id.clone()).expect("party id"),
-            name: name.clone(),
-        })
-        .collect();
-    let clauses: Vec<Clause> = m
-        .clauses
-        .iter()
-        .map(|c| Clause {
-            id: ClauseId::new(c.id.clone()).expect("clause id"),
-            heading: c.heading.clone(),
-            text: c.text.clone(),
-            terms: c
-                .terms
-                .iter()
-                .map(|(k, v)| (TermName::new(k.clone()).expect("term"), v.clone()))
-                .collect(),
-            since: c.since,
-            amendment: AmendmentId::new(c.amendment.clone()).expect("amendment id"),
-            until: c.until,
-            until_event: c
-                .until_event
-                .clone()
-                .map(|e| EventId::new(e).expect("event")),
-        })
-        .collect();
-    projection::digest(ag, status, &m.title, &parties, &clauses)
 }
 
 fn known_of(view: View) -> KnownAt {

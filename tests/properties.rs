@@ -17,10 +17,13 @@
 //!
 //! Shrunk failures are kept in `tests/properties.proptest-regressions`.
 
+#[path = "properties/bridge.rs"]
+mod bridge;
 #[path = "properties/gen.rs"]
 mod gen;
 #[path = "properties/reference.rs"]
 mod reference;
+use bridge::{model_digest, to_ref};
 
 use std::time::Duration;
 
@@ -34,12 +37,12 @@ use pactum::codec::{self, Entry};
 use pactum::error::Error;
 use pactum::ledger::{AppendOptions, Outcome};
 use pactum::model::*;
-use pactum::projection::{self, Clause, KnownAt, ProjectionError, State, Status};
+use pactum::projection::{self, KnownAt, ProjectionError, State};
 use pactum::store::{keys, MemStore, SledStore, Store};
 use pactum::Ledger;
 
 use gen::{build, day, plus, Checks, History, Rng, BASE_TIME, ORIGIN};
-use reference::{RefClause, RefEntry, RefError, RefState, Verdict};
+use reference::{RefEntry, RefError, RefState, Verdict};
 
 const DAY_US: i64 = 24 * 3_600_000_000;
 /// Candidate amendments per generated history: fewer than this.
@@ -49,79 +52,6 @@ const SPECS: usize = 64;
 
 fn entries_of<S: Store>(ledger: &Ledger<S>, ag: &AgreementId) -> Vec<Entry> {
     ledger.agreement_entries(ag).expect("readable entries")
-}
-
-fn to_ref(s: &State) -> RefState {
-    RefState {
-        status: s.status.as_str(),
-        title: s.title.clone(),
-        parties: s
-            .parties
-            .iter()
-            .map(|p| (p.id.as_str().to_string(), p.name.clone()))
-            .collect(),
-        established: s.established,
-        terminated: s.terminated,
-        known_through: s.known_through,
-        clauses: s
-            .clauses
-            .iter()
-            .map(|c| RefClause {
-                id: c.id.as_str().to_string(),
-                heading: c.heading.clone(),
-                text: c.text.clone(),
-                terms: c
-                    .terms
-                    .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), v.clone()))
-                    .collect(),
-                since: c.since,
-                amendment: c.amendment.as_str().to_string(),
-                until: c.until,
-                until_event: c.until_event.as_ref().map(|e| e.as_str().to_string()),
-            })
-            .collect(),
-    }
-}
-
-/// The digest the model's state should carry, through the library's digest
-/// function (which only encodes and hashes what it is given).
-fn model_digest(ag: &AgreementId, m: &RefState) -> [u8; 32] {
-    let status = match m.status {
-        "not-yet-in-force" => Status::NotYetInForce,
-        "terminated" => Status::Terminated,
-        _ => Status::InForce,
-    };
-    let parties: Vec<Party> = m
-        .parties
-        .iter()
-        .map(|(id, name)| Party {
-            id: PartyId::new(id.clone()).expect("party id"),
-            name: name.clone(),
-        })
-        .collect();
-    let clauses: Vec<Clause> = m
-        .clauses
-        .iter()
-        .map(|c| Clause {
-            id: ClauseId::new(c.id.clone()).expect("clause id"),
-            heading: c.heading.clone(),
-            text: c.text.clone(),
-            terms: c
-                .terms
-                .iter()
-                .map(|(k, v)| (TermName::new(k.clone()).expect("term"), v.clone()))
-                .collect(),
-            since: c.since,
-            amendment: AmendmentId::new(c.amendment.clone()).expect("amendment id"),
-            until: c.until,
-            until_event: c
-                .until_event
-                .clone()
-                .map(|e| EventId::new(e).expect("event")),
-        })
-        .collect();
-    projection::digest(ag, status, &m.title, &parties, &clauses)
 }
 
 fn check_against_model(
