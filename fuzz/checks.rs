@@ -212,11 +212,13 @@ fn decoded_entry(data: &[u8], e: &Entry) {
 
 /// A stored value at seq 0 of an otherwise well-formed store (indexes and
 /// head made to match it when it decodes): the audit and the readers never
-/// panic, and the audit passes exactly when the value is intact.
+/// panic, and the audit passes exactly when the value is intact (and, as
+/// the first entry of a ledger, a valid history: its timeline replays).
 fn stored_value_in_a_ledger(data: &[u8], decoded: Option<(&Entry, &StoredEntry<'_>)>) {
     let l = Ledger::create(MemStore::default(), GOLDEN_ORIGIN).expect("a new ledger");
     let store = l.store();
     store.raw_put(keys::entry(0), data.to_vec());
+    let mut projected = false;
     let (chain_hash, recorded_at) = match decoded {
         Some((e, stored)) => {
             store.raw_put(keys::by_agreement(&e.amendment.agreement, 0), Vec::new());
@@ -224,6 +226,7 @@ fn stored_value_in_a_ledger(data: &[u8], decoded: Option<(&Entry, &StoredEntry<'
                 keys::by_id(&e.amendment.agreement, &e.amendment.id),
                 0u64.to_be_bytes().to_vec(),
             );
+            projected = project(store, e);
             (stored.chain, e.recorded_at)
         }
         None => {
@@ -242,7 +245,9 @@ fn stored_value_in_a_ledger(data: &[u8], decoded: Option<(&Entry, &StoredEntry<'
     store.raw_put(keys::meta("head"), head.encode());
     let report = audit_store(store, None, &mut |_| {}).expect("audit runs on memory");
     let intact = decoded.is_some_and(|(e, stored)| {
-        stored.chain == chain::link(&chain::genesis(&GOLDEN_ORIGIN), 0, &stored.leaf) && e.seq == 0
+        stored.chain == chain::link(&chain::genesis(&GOLDEN_ORIGIN), 0, &stored.leaf)
+            && e.seq == 0
+            && projected
     });
     assert_eq!(
         report.ok,
@@ -1422,4 +1427,27 @@ impl Machine {
             }
         }
     }
+}
+
+/// Stores the projections (timeline pages) of a lone first entry, as an
+/// append would; false when its changes do not make a valid timeline.
+fn project(store: &MemStore, e: &Entry) -> bool {
+    if e.amendment.is_retraction() {
+        return false;
+    }
+    let Ok(mut w) = pactum::timeline::Work::load(store, &e.amendment.agreement) else {
+        return false;
+    };
+    match w.add(store, pactum::timeline::steps_of(0, &e.amendment)) {
+        Ok(Ok(())) => {}
+        _ => return false,
+    }
+    let mut writes = Vec::new();
+    w.writes(&mut writes);
+    for wr in writes {
+        if let pactum::store::Write::Put(k, v) = wr {
+            store.raw_put(k, v);
+        }
+    }
+    true
 }

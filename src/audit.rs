@@ -3,8 +3,9 @@
 //! The audit recomputes every leaf and link from the stored bytes, checks
 //! that seqs are gapless and in place, that recorded times never decrease,
 //! that both indexes match the entries one to one, that the head metadata
-//! matches the last entry, and optionally that the ledger extends a
-//! checkpoint. It streams (memory does not grow with the ledger), never
+//! matches the last entry, that the stored projections (timeline pages and
+//! snapshots, which `state` reads) are exactly what the entries give, and
+//! optionally that the ledger extends a checkpoint. It streams (memory does not grow with the ledger), never
 //! panics on damaged data, and never reads the clock.
 
 use std::fmt;
@@ -14,7 +15,9 @@ use crate::codec::{self, Entry};
 use crate::ledger::{Head, StoredEntry, LAYOUT_VERSION};
 use crate::merkle::{self, Frontier};
 use crate::model::RecordedAt;
+use crate::projection::Replay;
 use crate::store::{keys, Store, StoreError};
+use crate::timeline::{self, StepKey, StepRec};
 
 /// What kind of damage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +50,9 @@ pub enum Kind {
     Unreadable,
     /// An export line's readable fields differ from its entry's bytes.
     FieldMismatch,
+    /// The stored projections (timeline pages, snapshots, retraction keys)
+    /// do not match the entries: `state` would not say what they say.
+    ProjectionMismatch,
 }
 
 impl Kind {
@@ -67,6 +73,7 @@ impl Kind {
             Kind::WitnessMismatch => "witness-mismatch",
             Kind::Unreadable => "unreadable",
             Kind::FieldMismatch => "field-mismatch",
+            Kind::ProjectionMismatch => "projection-mismatch",
         }
     }
 }
@@ -385,6 +392,7 @@ pub fn audit_store<S: Store + ?Sized>(
     };
     let mut v = Verifier::new(&origin, checkpoint);
     report.head = v.head();
+    let mut projections = Projections::default();
     // Entries, with their index keys.
     let end = keys::prefix_end(&[keys::ENTRY]);
     for item in store.scan(&[keys::ENTRY], Some(&end)) {
@@ -444,6 +452,9 @@ pub fn audit_store<S: Store + ?Sized>(
                     ),
                 ),
             );
+        }
+        if let Some(f) = projections.entry(store, seq, &e)? {
+            return done(report, Some(&v), f);
         }
         for &(level, index, hash) in v.nodes() {
             if store.get(&keys::tree(level, index))?.as_deref() != Some(&hash[..]) {
@@ -552,6 +563,10 @@ pub fn audit_store<S: Store + ?Sized>(
             );
         }
     }
+    // The stored projections: what `state` reads.
+    if let Some(f) = projections.finish(store)? {
+        return done(report, Some(&v), f);
+    }
     // Nothing else belongs in the key space.
     for item in store.scan(&[], None) {
         let (k, _) = item?;
@@ -559,7 +574,10 @@ pub fn audit_store<S: Store + ?Sized>(
             Some(&keys::ENTRY)
             | Some(&keys::BY_AGREEMENT)
             | Some(&keys::BY_ID)
-            | Some(&keys::TREE) => {}
+            | Some(&keys::TREE)
+            | Some(&keys::PAGE)
+            | Some(&keys::SNAPSHOT)
+            | Some(&keys::RETRACTED) => {}
             Some(&keys::META)
                 if [
                     keys::meta("format"),
@@ -623,5 +641,223 @@ fn check_index_key(prefix: u8, k: &[u8], val: &[u8], count: u64) -> Option<Failu
             format!("a key of `{agreement}` names entry {seq}, beyond the last"),
         )),
         Some(_) => None,
+    }
+}
+
+/// A multiset hash: the sum modulo 2^256 of the SHA-256 of each element.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct MultisetHash([u64; 4]);
+
+impl MultisetHash {
+    fn add(&mut self, h: &Hash, negate: bool) {
+        let mut carry = 0u128;
+        for (i, limb) in self.0.iter_mut().enumerate() {
+            let mut x = u64::from_le_bytes(h[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+            if negate {
+                x = !x;
+            }
+            let sum = *limb as u128 + x as u128 + carry;
+            *limb = sum as u64;
+            carry = sum >> 64;
+        }
+        if negate {
+            // Two's complement: −h = !h + 1.
+            let mut carry = 1u128;
+            for limb in self.0.iter_mut() {
+                let sum = *limb as u128 + carry;
+                *limb = sum as u64;
+                carry = sum >> 64;
+                if carry == 0 {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The hash of one live step of an agreement, as entries give it and as pages store it.
+fn step_hash(agreement: &str, step: &StepRec) -> Hash {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"pactum-step\0");
+    h.update(agreement.as_bytes());
+    h.update([0]);
+    h.update(crate::codec::encode_unbounded(step));
+    h.finalize().into()
+}
+
+/// Checks the stored projections against the entries: the live steps the
+/// entries give (a multiset hash, computed while they stream) must be the
+/// steps the pages hold; each agreement's pages must replay in order, and
+/// every snapshot must be the replay before the page it starts; every
+/// retraction must have its retraction key and no other key may stand.
+#[derive(Default)]
+struct Projections {
+    expected: MultisetHash,
+    retractions: u64,
+}
+
+fn projection_failure(detail: impl Into<String>) -> Failure {
+    fail(None, Kind::ProjectionMismatch, detail)
+}
+
+impl Projections {
+    /// Notes the steps an entry adds (or, for a retraction, removes).
+    fn entry<S: Store + ?Sized>(
+        &mut self,
+        store: &S,
+        seq: u64,
+        e: &Entry,
+    ) -> Result<Option<Failure>, StoreError> {
+        let a = &e.amendment;
+        let Some(target) = a.retracts() else {
+            for s in timeline::steps_of(seq, a) {
+                self.expected
+                    .add(&step_hash(a.agreement.as_str(), &s), false);
+            }
+            return Ok(None);
+        };
+        self.retractions += 1;
+        if store
+            .get(&keys::retracted(&a.agreement, target))?
+            .as_deref()
+            != Some(&seq.to_be_bytes()[..])
+        {
+            return Ok(Some(fail(
+                Some(seq),
+                Kind::ProjectionMismatch,
+                format!(
+                    "the retraction key of `{}` / `{target}` does not name this entry",
+                    a.agreement
+                ),
+            )));
+        }
+        // The target is an earlier entry, found through its (verified) idempotency key.
+        let t = store
+            .get(&keys::by_id(&a.agreement, target))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .filter(|t| *t < seq);
+        let target_entry = match t {
+            Some(t) => match store.get(&keys::entry(t))? {
+                Some(v) => crate::ledger::decode_stored(t, &v).ok().map(|(e, _)| e),
+                None => None,
+            },
+            None => None,
+        };
+        let Some(te) = target_entry else {
+            return Ok(Some(fail(
+                Some(seq),
+                Kind::ProjectionMismatch,
+                format!("the amendment `{target}` it retracts is not an earlier entry"),
+            )));
+        };
+        for s in timeline::steps_of(te.seq, &te.amendment) {
+            self.expected
+                .add(&step_hash(a.agreement.as_str(), &s), true);
+        }
+        Ok(None)
+    }
+
+    /// Scans the pages and snapshots and compares.
+    fn finish<S: Store + ?Sized>(&self, store: &S) -> Result<Option<Failure>, StoreError> {
+        let mut stored = MultisetHash::default();
+        let page_end = keys::prefix_end(&[keys::PAGE]);
+        let snap_end = keys::prefix_end(&[keys::SNAPSHOT]);
+        let mut snaps = store.scan(&[keys::SNAPSHOT], Some(&snap_end)).peekable();
+        let mut current: Option<(String, Replay, StepKey)> = None;
+        for item in store.scan(&[keys::PAGE], Some(&page_end)) {
+            let (k, v) = item?;
+            let Some((name, key)) = keys::split_projection(&k) else {
+                return Ok(Some(projection_failure(format!(
+                    "a malformed page key is stored: {:?}",
+                    String::from_utf8_lossy(&k)
+                ))));
+            };
+            let steps = match timeline::decode_page(&v) {
+                Ok(s) if !s.is_empty() && s.len() <= timeline::PAGE_STEPS => s,
+                Ok(_) => {
+                    return Ok(Some(projection_failure(format!(
+                        "a page of `{name}` holds no step or too many"
+                    ))))
+                }
+                Err(e) => return Ok(Some(projection_failure(format!("a page of `{name}`: {e}")))),
+            };
+            if current.as_ref().is_none_or(|(n, _, _)| n != name) {
+                current = Some((name.to_string(), Replay::new(), [0; 16]));
+            }
+            let Some((_, replay, last)) = current.as_mut() else {
+                continue;
+            };
+            // Snapshots: each must stand at this page's start, or at a later one.
+            loop {
+                if matches!(snaps.peek(), Some(Err(_))) {
+                    if let Some(Err(e)) = snaps.next() {
+                        return Err(e);
+                    }
+                }
+                let Some(Ok((sk, sv))) = snaps.peek() else {
+                    break;
+                };
+                match sk[1..].cmp(&k[1..]) {
+                    std::cmp::Ordering::Less => {
+                        return Ok(Some(projection_failure(format!(
+                            "a snapshot stands where no page starts: {:?}",
+                            String::from_utf8_lossy(sk)
+                        ))))
+                    }
+                    std::cmp::Ordering::Equal => {
+                        if timeline::encode_snapshot(replay) != *sv {
+                            return Ok(Some(projection_failure(format!(
+                                "a snapshot of `{name}` is not the replay of the steps before it"
+                            ))));
+                        }
+                        snaps.next();
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
+            if steps[0].key() != key {
+                return Ok(Some(projection_failure(format!(
+                    "a page of `{name}` does not start at its key"
+                ))));
+            }
+            for s in &steps {
+                let sk = s.key();
+                if sk <= *last && *last != [0; 16] {
+                    return Ok(Some(projection_failure(format!(
+                        "the pages of `{name}` are out of order"
+                    ))));
+                }
+                *last = sk;
+                if let Err(c) = replay.apply(&s.step()) {
+                    return Ok(Some(projection_failure(format!(
+                        "the stored timeline of `{name}` does not replay: {c}"
+                    ))));
+                }
+                stored.add(&step_hash(name, s), false);
+            }
+        }
+        if let Some(snap) = snaps.next() {
+            let (sk, _) = snap?;
+            return Ok(Some(projection_failure(format!(
+                "a snapshot stands where no page starts: {:?}",
+                String::from_utf8_lossy(&sk)
+            ))));
+        }
+        if stored != self.expected {
+            return Ok(Some(projection_failure(
+                "the timeline pages do not hold exactly the live changes of the entries",
+            )));
+        }
+        let end = keys::prefix_end(&[keys::RETRACTED]);
+        let n = store.scan(&[keys::RETRACTED], Some(&end)).count() as u64;
+        if n != self.retractions {
+            return Ok(Some(projection_failure(format!(
+                "{n} retraction keys are stored for {} retractions",
+                self.retractions
+            ))));
+        }
+        Ok(None)
     }
 }

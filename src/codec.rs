@@ -52,6 +52,27 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
         .map_err(|e| DecodeError(format!("cannot encode: {e}")))
 }
 
+/// Encodes derived data (pages, snapshots), which may exceed an entry's size limit.
+pub fn encode_unbounded<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing into a Vec cannot fail for these types.
+    unbounded().serialize(value).unwrap_or_default()
+}
+
+/// Decodes derived data; never reads past `bytes` or leaves bytes unread.
+pub fn decode_unbounded<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    unbounded()
+        .with_limit(bytes.len() as u64)
+        .deserialize(bytes)
+        .map_err(|e| DecodeError(e.to_string()))
+}
+
+fn unbounded() -> impl Options + Copy {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .reject_trailing_bytes()
+}
+
 /// The stored bytes of an entry.
 pub fn encode_entry(entry: &Entry) -> Result<Vec<u8>, DecodeError> {
     let body = encode(entry)?;
@@ -134,12 +155,8 @@ pub fn hash_encoding<T: Serialize>(value: &T) -> crate::chain::Hash {
         }
     }
     let mut w = HashWriter(sha2::Sha256::new());
-    let unbounded = bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_little_endian()
-        .reject_trailing_bytes();
     // Writing into a hasher cannot fail, and these types always serialize.
-    let _ = unbounded.serialize_into(&mut w, value);
+    let _ = unbounded().serialize_into(&mut w, value);
     w.0.finalize().into()
 }
 

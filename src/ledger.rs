@@ -16,7 +16,7 @@
 //! assert_eq!(report.head.count, 1);
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::chain::{self, Checkpoint, CheckpointText, Hash, Origin};
@@ -24,11 +24,15 @@ use crate::codec::{self, Entry};
 use crate::error::{Error, Refusal};
 use crate::merkle::{self, Frontier};
 use crate::model::*;
-use crate::projection::{self, Replay, Step};
+use crate::projection;
 use crate::store::{keys, Store, Write};
+use crate::timeline::{self, Work, Works};
 
 /// The layout version of the key space (meta key `format`).
-pub const LAYOUT_VERSION: u8 = 1;
+pub const LAYOUT_VERSION: u8 = 2;
+
+/// At most this many agreements' timelines stay cached in a writer between appends.
+const CACHE_AGREEMENTS: usize = 256;
 
 /// The ledger's head: entry count, chain hash after the last entry, its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,13 +88,15 @@ impl Head {
     }
 }
 
-/// What the writer holds: the head and the Merkle tree's right edge.
-#[derive(Clone, Debug)]
+/// What the writer holds: the head, the Merkle tree's right edge, and the
+/// timelines of recently written agreements (as stored after the last commit).
+#[derive(Debug)]
 struct Tip {
     head: Head,
     tree: Frontier,
     /// A commit failed: what is on disk is unknown until the ledger is reopened.
     poisoned: bool,
+    cache: Works,
 }
 
 /// The Merkle tree's nodes in a store: leaves from the entry values, complete
@@ -267,6 +273,7 @@ impl<S: Store> Ledger<S> {
                 head,
                 tree: Frontier::default(),
                 poisoned: false,
+                cache: Works::new(),
             }),
         })
     }
@@ -327,6 +334,7 @@ impl<S: Store> Ledger<S> {
                 head,
                 tree,
                 poisoned: false,
+                cache: Works::new(),
             }),
         })
     }
@@ -338,6 +346,11 @@ impl<S: Store> Ledger<S> {
         } else {
             Ledger::create(store, origin())
         }
+    }
+
+    /// The store underneath, giving up the ledger (to reopen it, say).
+    pub fn into_store(self) -> S {
+        self.store
     }
 
     /// The store underneath.
@@ -477,6 +490,24 @@ impl<S: Store> Ledger<S> {
         Ok(out)
     }
 
+    /// What `agreement` said on `at`, as known at `known`. As known now, it
+    /// is read from the stored projections (a snapshot and the steps after
+    /// it up to `at`: the cost does not grow with the agreement's length);
+    /// as known at an earlier moment, it is replayed from the agreement's
+    /// entries.
+    pub fn state(
+        &self,
+        agreement: &AgreementId,
+        at: Date,
+        known: projection::KnownAt,
+    ) -> Result<projection::State, Error> {
+        if known == projection::KnownAt::All {
+            return timeline::state(&self.store, agreement, at);
+        }
+        let entries = self.agreement_entries(agreement)?;
+        Ok(projection::state(agreement, &entries, at, known)?)
+    }
+
     /// Every agreement id in the ledger, in order.
     pub fn agreements(&self) -> Result<Vec<AgreementId>, Error> {
         let mut out: Vec<AgreementId> = Vec::new();
@@ -540,8 +571,7 @@ impl<S: Store> Ledger<S> {
             )));
         }
         let recorded_at = head.recorded_at.map_or(now, |last| last.max(now));
-        let mut work: HashMap<AgreementId, Work> = HashMap::new();
-        let mut pending_ids: HashMap<(AgreementId, AmendmentId), (u64, usize)> = HashMap::new();
+        let mut judge = Judge::new(&self.store);
         let mut writes: Vec<Write> = Vec::with_capacity(amendments.len() * 3 + 1);
         let mut outcomes = Vec::with_capacity(amendments.len());
         let mut next = head;
@@ -574,10 +604,10 @@ impl<S: Store> Ledger<S> {
             }
             // Idempotency: the same (agreement, id) recorded before, or earlier in this batch.
             let key = (a.agreement.clone(), a.id.clone());
-            let earlier = match pending_ids.get(&key) {
-                Some(&(seq, i)) => Some((
-                    seq,
-                    codec::amendment_bytes(&amendments[i]).map_err(|e| refuse(None, e.0))?,
+            let earlier = match judge.pending.get(&key) {
+                Some((seq, earlier)) => Some((
+                    *seq,
+                    codec::amendment_bytes(earlier).map_err(|e| refuse(None, e.0))?,
                 )),
                 None => match self.find(&a.agreement, &a.id)? {
                     Some(seq) => {
@@ -604,19 +634,13 @@ impl<S: Store> Ledger<S> {
                 )));
             }
             // Timeline validation.
-            let w = match work.entry(a.agreement.clone()) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(Work {
-                    entries: self.agreement_entries(&a.agreement)?,
-                    tip: None,
-                }),
-            };
             let entry = Entry {
                 seq: next.count,
                 recorded_at,
                 amendment: a.clone(),
             };
-            w.admit(&entry)
+            judge
+                .admit(&mut tip.cache, &entry)?
                 .map_err(|(change, message)| refuse(change, message))?;
             let entry_bytes = codec::encode_entry(&entry).map_err(|e| refuse(None, e.0))?;
             // Pair assertion: what we write decodes to what we meant.
@@ -624,7 +648,7 @@ impl<S: Store> Ledger<S> {
             let leaf = chain::leaf(&entry_bytes);
             let link = chain::link(&next.chain, entry.seq, &leaf);
             stage(&mut writes, &mut tree, &entry, &entry_bytes, &leaf, &link);
-            pending_ids.insert(key, (entry.seq, index));
+            judge.pending.insert(key, (entry.seq, entry.amendment));
             outcomes.push(Outcome::Appended {
                 seq: entry.seq,
                 chain: link,
@@ -634,10 +658,10 @@ impl<S: Store> Ledger<S> {
                 chain: link,
                 recorded_at: Some(recorded_at),
             };
-            w.entries.push(entry);
         }
         if !opts.dry_run && next.count != head.count {
-            self.commit(&mut tip, writes, next, tree)?;
+            let works = judge.finish(&mut writes);
+            self.commit(&mut tip, writes, next, tree, works)?;
         }
         Ok(AppendReport {
             outcomes,
@@ -654,6 +678,7 @@ impl<S: Store> Ledger<S> {
         mut writes: Vec<Write>,
         next: Head,
         tree: Frontier,
+        works: Works,
     ) -> Result<(), Error> {
         writes.push(Write::Put(keys::meta("head"), next.encode()));
         if let Err(e) = self
@@ -662,13 +687,17 @@ impl<S: Store> Ledger<S> {
             .and_then(|()| self.store.witness_put(&next.encode()))
         {
             tip.poisoned = true;
+            tip.cache.clear();
             return Err(e.into());
         }
-        *tip = Tip {
-            head: next,
-            tree,
-            poisoned: false,
-        };
+        tip.head = next;
+        tip.tree = tree;
+        if tip.cache.len() + works.len() > CACHE_AGREEMENTS {
+            tip.cache.clear();
+        }
+        if works.len() <= CACHE_AGREEMENTS {
+            tip.cache.extend(works);
+        }
         Ok(())
     }
 
@@ -682,8 +711,7 @@ impl<S: Store> Ledger<S> {
         let mut next = tip.head;
         let mut tree = tip.tree.clone();
         let mut writes = Vec::with_capacity(entries.len() * 4 + 1);
-        let mut ids: BTreeMap<(AgreementId, AmendmentId), u64> = BTreeMap::new();
-        let mut work: HashMap<AgreementId, Work> = HashMap::new();
+        let mut judge = Judge::new(&self.store);
         for (bytes, expected) in entries {
             let e = codec::decode_entry(bytes).map_err(|d| damaged(Some(next.count), d.0))?;
             if e.seq != next.count {
@@ -696,14 +724,18 @@ impl<S: Store> Ledger<S> {
                 return Err(damaged(Some(e.seq), "recorded time goes backwards"));
             }
             // The same timeline rule as `append`: each entry must have been acceptable.
-            let w = match work.entry(e.amendment.agreement.clone()) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(Work {
-                    entries: self.agreement_entries(&e.amendment.agreement)?,
-                    tip: None,
-                }),
-            };
-            w.admit(&e).map_err(|(_, why)| {
+            let key = (e.amendment.agreement.clone(), e.amendment.id.clone());
+            if judge.pending.contains_key(&key)
+                || self
+                    .find(&e.amendment.agreement, &e.amendment.id)?
+                    .is_some()
+            {
+                return Err(damaged(
+                    Some(e.seq),
+                    format!("amendment id `{}` is recorded twice", e.amendment.id),
+                ));
+            }
+            judge.admit(&mut tip.cache, &e)?.map_err(|(_, why)| {
                 damaged(
                     Some(e.seq),
                     format!(
@@ -720,27 +752,17 @@ impl<S: Store> Ledger<S> {
                     "the chain hash does not match (wrong origin, or a changed entry)",
                 ));
             }
-            let key = (e.amendment.agreement.clone(), e.amendment.id.clone());
-            if ids.insert(key, e.seq).is_some()
-                || self
-                    .find(&e.amendment.agreement, &e.amendment.id)?
-                    .is_some()
-            {
-                return Err(damaged(
-                    Some(e.seq),
-                    format!("amendment id `{}` is recorded twice", e.amendment.id),
-                ));
-            }
             stage(&mut writes, &mut tree, &e, bytes, &leaf, &link);
             next = Head {
                 count: e.seq + 1,
                 chain: link,
                 recorded_at: Some(e.recorded_at),
             };
-            w.entries.push(e);
+            judge.pending.insert(key, (e.seq, e.amendment));
         }
         if next.count != tip.head.count {
-            self.commit(&mut tip, writes, next, tree)?;
+            let works = judge.finish(&mut writes);
+            self.commit(&mut tip, writes, next, tree, works)?;
         }
         Ok(next.checkpoint())
     }
@@ -769,6 +791,12 @@ fn stage(
         keys::by_id(&a.agreement, &a.id),
         e.seq.to_be_bytes().to_vec(),
     ));
+    if let Some(target) = a.retracts() {
+        writes.push(Write::Put(
+            keys::retracted(&a.agreement, target),
+            e.seq.to_be_bytes().to_vec(),
+        ));
+    }
     for (level, i, h) in tree.push(*leaf) {
         writes.push(Write::Put(keys::tree(level, i), h.to_vec()));
     }
@@ -794,107 +822,142 @@ pub fn decode_stored(seq: u64, value: &[u8]) -> Result<(Entry, Hash), Error> {
     Ok((e, stored.chain))
 }
 
-/// One agreement's timeline while a batch is validated.
-struct Work {
-    entries: Vec<Entry>,
-    /// The replay of every live change so far, when known.
-    tip: Option<Replay>,
+/// Why an amendment is refused: the change at fault (index, description), and the message.
+type Why = (Option<(usize, String)>, String);
+
+/// Judges a batch's amendments, in order, against the stored timelines plus
+/// the batch's earlier amendments.
+struct Judge<'s, S: Store> {
+    store: &'s S,
+    works: Works,
+    /// Amendments of this batch so far, by (agreement, id).
+    pending: HashMap<(AgreementId, AmendmentId), (u64, Amendment)>,
+    /// Retractions of this batch so far: (agreement, target) → retracting id.
+    retracted: HashMap<(AgreementId, AmendmentId), AmendmentId>,
 }
 
-impl Work {
-    /// Judges a new entry against the timeline; on success the entry may be pushed.
-    fn admit(&mut self, new: &Entry) -> Result<(), (Option<(usize, String)>, String)> {
+impl<'s, S: Store> Judge<'s, S> {
+    fn new(store: &'s S) -> Self {
+        Judge {
+            store,
+            works: Works::new(),
+            pending: HashMap::new(),
+            retracted: HashMap::new(),
+        }
+    }
+
+    /// The amendment recorded (or pending) as (agreement, id), with its seq.
+    fn lookup(
+        &self,
+        agreement: &AgreementId,
+        id: &AmendmentId,
+    ) -> Result<Option<(u64, Amendment)>, Error> {
+        if let Some((seq, a)) = self.pending.get(&(agreement.clone(), id.clone())) {
+            return Ok(Some((*seq, a.clone())));
+        }
+        let Some(v) = self.store.get(&keys::by_id(agreement, id))? else {
+            return Ok(None);
+        };
+        let seq = u64::from_be_bytes(
+            v.as_slice()
+                .try_into()
+                .map_err(|_| damaged(None, "malformed idempotency value"))?,
+        );
+        let e = read_entry(self.store, seq)?
+            .ok_or_else(|| damaged(Some(seq), "the idempotency key names a missing entry"))?;
+        Ok(Some((seq, e.amendment)))
+    }
+
+    /// Judges a new entry; on success its steps are in its agreement's timeline.
+    fn admit(&mut self, cache: &mut Works, new: &Entry) -> Result<Result<(), Why>, Error> {
         let a = &new.amendment;
-        if let Some(target) = a.retracts() {
-            let Some(t) = self.entries.iter().find(|e| &e.amendment.id == target) else {
-                return Err((
-                    Some((0, a.changes[0].op.describe())),
-                    format!(
-                        "there is no amendment `{target}` in `{}` to retract",
-                        a.agreement
-                    ),
-                ));
-            };
-            if t.amendment.is_retraction() {
-                return Err((
-                    Some((0, a.changes[0].op.describe())),
-                    format!(
-                        "`{target}` is itself a retraction; record the amendment again instead"
-                    ),
-                ));
-            }
-            if let Some(by) = self
-                .entries
-                .iter()
-                .find(|e| e.amendment.retracts() == Some(target))
-            {
-                return Err((
-                    Some((0, a.changes[0].op.describe())),
-                    format!("`{target}` is already retracted by `{}`", by.amendment.id),
-                ));
-            }
-            self.tip = None;
-            return self.full(new);
-        }
-        // Fast path: nothing earlier than the end of the timeline, so the new
-        // changes simply continue the replay.
-        if let Some(tip) = &mut self.tip {
-            let first = (0..a.changes.len()).filter_map(|i| a.change_date(i)).min();
-            if let (Some(first), Some(last)) = (first, tip.last) {
-                if first >= last.0 {
-                    let live = [new];
-                    let mut scratch = tip.clone();
-                    for s in projection::steps(&live) {
-                        scratch
-                            .apply(&s)
-                            .map_err(|c| describe_conflict(&self.entries, new, &c))?;
-                    }
-                    *tip = scratch;
-                    return Ok(());
+        let first_change = || Some((0, a.changes[0].op.describe()));
+        let gone = match a.retracts() {
+            None => None,
+            Some(target) => {
+                let Some((seq, t)) = self.lookup(&a.agreement, target)? else {
+                    return Ok(Err((
+                        first_change(),
+                        format!(
+                            "there is no amendment `{target}` in `{}` to retract",
+                            a.agreement
+                        ),
+                    )));
+                };
+                if t.is_retraction() {
+                    return Ok(Err((
+                        first_change(),
+                        format!(
+                            "`{target}` is itself a retraction; record the amendment again instead"
+                        ),
+                    )));
                 }
+                let key = (a.agreement.clone(), target.clone());
+                let by = match self.retracted.get(&key) {
+                    Some(by) => Some(by.clone()),
+                    None => match self.store.get(&keys::retracted(&a.agreement, target))? {
+                        None => None,
+                        Some(v) => {
+                            let seq = u64::from_be_bytes(
+                                v.as_slice()
+                                    .try_into()
+                                    .map_err(|_| damaged(None, "malformed retraction value"))?,
+                            );
+                            let e = read_entry(self.store, seq)?.ok_or_else(|| {
+                                damaged(Some(seq), "a retraction key names a missing entry")
+                            })?;
+                            Some(e.amendment.id)
+                        }
+                    },
+                };
+                if let Some(by) = by {
+                    return Ok(Err((
+                        first_change(),
+                        format!("`{target}` is already retracted by `{by}`"),
+                    )));
+                }
+                self.retracted.insert(key, a.id.clone());
+                Some(timeline::steps_of(seq, &t))
             }
+        };
+        if !self.works.contains_key(&a.agreement) {
+            let w = match cache.remove(&a.agreement) {
+                Some(w) => w,
+                None => Work::load(self.store, &a.agreement)?,
+            };
+            self.works.insert(a.agreement.clone(), w);
         }
-        self.full(new)
+        let Some(w) = self.works.get_mut(&a.agreement) else {
+            return Err(damaged(None, "a timeline went missing"));
+        };
+        let established = w.established();
+        let judged = match &gone {
+            Some(steps) => w.remove(self.store, steps)?,
+            None => w.add(self.store, timeline::steps_of(new.seq, a))?,
+        };
+        Ok(judged.map_err(|c| describe_conflict(established, new, &c)))
     }
 
-    fn full(&mut self, new: &Entry) -> Result<(), (Option<(usize, String)>, String)> {
-        let live_old = projection::live(&self.entries, projection::KnownAt::All);
-        let retracted = new.amendment.retracts();
-        let mut live: Vec<&Entry> = live_old
-            .into_iter()
-            .filter(|e| Some(&e.amendment.id) != retracted)
-            .collect();
-        if !new.amendment.is_retraction() {
-            live.push(new);
+    /// Stages the timelines' writes; returns the works, clean, for the cache.
+    fn finish(mut self, writes: &mut Vec<Write>) -> Works {
+        for w in self.works.values_mut() {
+            w.writes(writes);
         }
-        let steps: Vec<Step<'_>> = projection::steps(&live);
-        match projection::replay(&steps, None) {
-            Ok(r) => {
-                self.tip = Some(r);
-                Ok(())
-            }
-            Err(c) => Err(describe_conflict(&self.entries, new, &c)),
-        }
+        self.works
     }
 }
 
-fn describe_conflict(
-    entries: &[Entry],
-    new: &Entry,
-    c: &projection::Conflict,
-) -> (Option<(usize, String)>, String) {
-    let establish = |e: &&&Entry| {
-        matches!(
-            e.amendment.changes.first(),
-            Some(Change {
-                op: Op::Establish { .. },
-                ..
-            })
-        )
-    };
+/// Reads and decodes the entry at `seq` of a store.
+fn read_entry<S: Store + ?Sized>(store: &S, seq: u64) -> Result<Option<Entry>, Error> {
+    match store.get(&keys::entry(seq))? {
+        None => Ok(None),
+        Some(v) => decode_stored(seq, &v).map(|(e, _)| Some(e)),
+    }
+}
+
+fn describe_conflict(established: Option<Date>, new: &Entry, c: &projection::Conflict) -> Why {
     if c.amendment == new.amendment.id && c.seq == new.seq {
-        let live = projection::live(entries, projection::KnownAt::All);
-        let reason = match live.iter().find(establish) {
+        let reason = match established {
             _ if !c.reason.starts_with("the agreement is not established") => c.reason.clone(),
             None => {
                 return (
@@ -905,10 +968,7 @@ fn describe_conflict(
                 ),
                 )
             }
-            Some(e) => match e.amendment.change_date(0) {
-                Some(d) => format!("{} (it is established on {d})", c.reason),
-                None => c.reason.clone(),
-            },
+            Some(d) => format!("{} (it is established on {d})", c.reason),
         };
         (
             Some((c.change, c.op.clone())),

@@ -46,6 +46,7 @@ pub mod model;
 pub mod projection;
 pub mod proof;
 pub mod store;
+pub mod timeline;
 
 pub use error::Error;
 pub use ledger::Ledger;

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::chain::Hash;
 use crate::codec::{self, Entry};
@@ -52,7 +52,7 @@ impl fmt::Display for KnownAt {
 }
 
 /// A clause in force.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Clause {
     /// Its id.
     pub id: ClauseId,
@@ -103,8 +103,8 @@ pub struct Step<'a> {
     pub seq: u64,
     /// Its position in the amendment (0-based).
     pub pos: u32,
-    /// Its amendment.
-    pub amendment: &'a Amendment,
+    /// Id of its amendment.
+    pub id: &'a AmendmentId,
     /// The change.
     pub change: &'a Change,
 }
@@ -147,11 +147,16 @@ impl fmt::Display for Conflict {
     }
 }
 
-/// The state of an agreement part-way through its timeline.
-#[derive(Clone, Debug, Default)]
+/// The state of an agreement part-way through its timeline (stored as a
+/// snapshot by [`crate::timeline`], so its encoding is part of the format).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Replay {
     /// Date of the establishing change applied, if any.
     pub established: Option<Date>,
+    /// Title given by the establishing change applied (empty before it).
+    pub title: String,
+    /// Parties given by the establishing change applied.
+    pub parties: Vec<Party>,
     /// Date of the `terminate` applied, if any.
     pub terminated: Option<Date>,
     /// Clauses in force.
@@ -190,7 +195,7 @@ impl Replay {
     pub fn apply(&mut self, step: &Step<'_>) -> Result<(), Conflict> {
         let d = step.date;
         let fail = |reason: String| Conflict {
-            amendment: step.amendment.id.clone(),
+            amendment: step.id.clone(),
             seq: step.seq,
             change: step.pos as usize,
             op: step.change.op.describe(),
@@ -219,7 +224,11 @@ impl Replay {
         self.expire(d);
         let not_in_force = |c: &ClauseId| format!("clause `{c}` is not in force on {d}");
         match &step.change.op {
-            Op::Establish { .. } => self.established = Some(d),
+            Op::Establish { title, parties } => {
+                self.established = Some(d);
+                self.title = title.clone();
+                self.parties = parties.clone();
+            }
             Op::Add {
                 clause,
                 heading,
@@ -243,7 +252,7 @@ impl Replay {
                         text: text.clone(),
                         terms: terms.clone(),
                         since: d,
-                        amendment: step.amendment.id.clone(),
+                        amendment: step.id.clone(),
                         until: *until,
                         until_event: until_event.clone(),
                     },
@@ -287,7 +296,7 @@ impl Replay {
                     c.until_event = until_event.clone();
                 }
                 c.since = d;
-                c.amendment = step.amendment.id.clone();
+                c.amendment = step.id.clone();
                 // A later `until` may replace the earliest one: recompute.
                 self.until_min = self.clauses.values().filter_map(|c| c.until).min();
             }
@@ -361,7 +370,7 @@ pub fn steps<'a>(entries: &[&'a Entry]) -> Vec<Step<'a>> {
                         date,
                         seq: e.seq,
                         pos: i as u32,
-                        amendment: &e.amendment,
+                        id: &e.amendment.id,
                         change: c,
                     })
                 })

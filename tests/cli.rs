@@ -811,9 +811,56 @@ fn tampered_ledger_fails_audit_naming_the_seq() {
     assert_eq!(v["failure"]["seq"], 3);
     assert_eq!(v["failure"]["kind"], "leaf-mismatch");
     assert_eq!(v["entries"], 3);
-    // Readers refuse the damaged entry with exit 1, no panic.
-    let err = e.fails(&["state", "microsoft-openai", "--at", "2025-01-01"], 1);
+    // Readers of entries refuse the damaged entry with exit 1, no panic.
+    let err = e.fails(&["history", "microsoft-openai"], 1);
     assert!(err.contains("damaged at seq 3"), "{err}");
+    let err = e.fails(
+        &[
+            "state",
+            "microsoft-openai",
+            "--at",
+            "2025-01-01",
+            "--known-at",
+            "#6",
+        ],
+        1,
+    );
+    assert!(err.contains("damaged at seq 3"), "{err}");
+}
+
+/// `state` as known now reads the stored projections (pages of steps and
+/// snapshots): the audit holds them to the entries.
+#[test]
+fn tampered_projection_fails_audit() {
+    use pactum::store::{keys, SledStore, Store, Write};
+    let e = Env::new();
+    e.with_fixture();
+    let before = e.ok(&["state", "microsoft-openai", "--at", "2025-01-01"]);
+    // Change the clause texts inside a stored page, re-encoded so that it decodes.
+    {
+        let store = SledStore::open(&e.ledger(), std::time::Duration::from_secs(5)).expect("open");
+        let start = [keys::PAGE];
+        let (k, v) = store
+            .scan(&start, Some(&keys::prefix_end(&start)))
+            .next()
+            .expect("a page")
+            .expect("read");
+        let mut steps = pactum::timeline::decode_page(&v).expect("page");
+        for s in &mut steps {
+            if let pactum::model::Op::Add { text, .. } = &mut s.change.op {
+                text.push_str(" Altered.");
+            }
+        }
+        store
+            .commit(vec![Write::Put(k, pactum::timeline::encode_page(&steps))])
+            .expect("tamper");
+    }
+    let after = e.ok(&["state", "microsoft-openai", "--at", "2025-01-01"]);
+    assert_ne!(before, after, "the tampered page is what state reads");
+    let o = e.run(&["audit", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["failure"]["kind"], "projection-mismatch", "{v}");
 }
 
 #[test]

@@ -54,6 +54,32 @@ fn entries_of<S: Store>(ledger: &Ledger<S>, ag: &AgreementId) -> Vec<Entry> {
     ledger.agreement_entries(ag).expect("readable entries")
 }
 
+/// The state through the ledger (as known now: from its stored projections),
+/// checked to equal the replay of the agreement's entries.
+fn ledger_state<S: Store>(
+    ledger: &Ledger<S>,
+    ag: &AgreementId,
+    entries: &[Entry],
+    at: Date,
+    known: KnownAt,
+) -> Result<Result<State, ProjectionError>, TestCaseError> {
+    let replayed = projection::state(ag, entries, at, known);
+    let stored = match ledger.state(ag, at, known) {
+        Ok(s) => Ok(s),
+        Err(pactum::Error::Projection(p)) => Err(p),
+        Err(e) => return Err(TestCaseError::fail(format!("{ag} at {at}: {e}"))),
+    };
+    prop_assert_eq!(
+        &stored,
+        &replayed,
+        "{} at {} known at {}: the stored projections and the entries disagree",
+        ag,
+        at,
+        known
+    );
+    Ok(stored)
+}
+
 fn check_against_model(
     ag: &AgreementId,
     at: Date,
@@ -97,6 +123,11 @@ fn all_states<S: Store>(
         for (_, known) in h.views(seed) {
             for at in h.query_dates(&ag) {
                 out.push(projection::state(&ag, &entries, at, known));
+                if known == KnownAt::All {
+                    let stored = ledger.state(&ag, at, known).map_err(|e| e.to_string());
+                    let replayed = out[out.len() - 1].clone().map_err(|e| e.to_string());
+                    assert_eq!(stored, replayed, "{ag} at {at}: stored projections");
+                }
             }
         }
     }
@@ -304,12 +335,15 @@ fn matches_reference(specs: &[gen::Spec], seed: u64) -> Result<(), TestCaseError
         }
         for (view, known) in h.views(seed) {
             for at in h.query_dates(&ag) {
-                let lib = projection::state(&ag, &lib_entries, at, known);
+                let lib = ledger_state(&h.ledger, &ag, &lib_entries, at, known)?;
                 let model = reference::state(&mine, at, view);
                 check_against_model(&ag, at, known, &lib, &model)?;
             }
         }
     }
+    let report = pactum::audit::audit_store(h.ledger.store(), None, &mut |_| {})
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert!(report.ok, "the audit fails: {:?}", report.failure);
     Ok(())
 }
 
@@ -929,6 +963,118 @@ fn idempotent(specs: &[gen::Spec], cut: usize, one_by_one: bool) -> Result<(), T
     Ok(())
 }
 
+// ---------------------------------------------------------------- 8. stored projections
+
+/// One long agreement (retroactive adds reaching back past snapshots,
+/// retractions, repeals, sunsets), appended in random batches, the writer
+/// sometimes reopened (no cached timeline): the state read from the stored
+/// projections equals the replay of the entries on every date, the audit
+/// passes, and projections rebuilt from scratch say the same.
+fn long_timeline(seed: u64, n: usize) -> Result<(), TestCaseError> {
+    let mut rng = Rng::new(seed);
+    let ag: AgreementId = "long".parse().expect("id");
+    let start = day(0);
+    let mut d = start;
+    let mut normal: Vec<String> = Vec::new();
+    let mut retro: Vec<String> = Vec::new();
+    let mut amendments = vec![fresh_establish(&ag, "a0", start)];
+    for i in 1..n {
+        let r = rng.below(100);
+        let id = format!("a{i}");
+        let a = if r < 12 {
+            let back = rng.below(400) as i64 + 1;
+            let at = plus(d, -back).max(plus(start, 1));
+            retro.push(id.clone());
+            single(&ag, &id, Some(at), add(&format!("r{i}"), None))
+        } else if r < 20 && !retro.is_empty() {
+            let target = retro.swap_remove(rng.below(retro.len() as u64) as usize);
+            single(
+                &ag,
+                &id,
+                None,
+                Op::Retract {
+                    amendment: target.parse().expect("id"),
+                    reason: "entered in error".into(),
+                },
+            )
+        } else {
+            d = plus(d, rng.below(5) as i64);
+            if r < 40 && !normal.is_empty() {
+                let c = normal.swap_remove(rng.below(normal.len() as u64) as usize);
+                single(
+                    &ag,
+                    &id,
+                    Some(d),
+                    Op::Repeal {
+                        clause: c.parse().expect("clause"),
+                    },
+                )
+            } else if r < 60 && !normal.is_empty() {
+                let c = normal[rng.below(normal.len() as u64) as usize].clone();
+                single(&ag, &id, Some(d), text_amend(&c))
+            } else if r < 66 {
+                single(&ag, &id, Some(d), add(&format!("s{i}"), Some(plus(d, 30))))
+            } else {
+                normal.push(format!("n{i}"));
+                single(&ag, &id, Some(d), add(&format!("n{i}"), None))
+            }
+        };
+        amendments.push(a);
+    }
+    let mut ledger = Ledger::create(MemStore::default(), ORIGIN).expect("ledger");
+    let mut i = 0;
+    while i < amendments.len() {
+        let k = (1 + rng.below(40) as usize).min(amendments.len() - i);
+        ledger
+            .append(
+                &amendments[i..i + k],
+                RecordedAt(BASE_TIME + i as i64),
+                AppendOptions::default(),
+            )
+            .map_err(|e| TestCaseError::fail(format!("batch at {i}: {e}")))?;
+        i += k;
+        if rng.below(4) == 0 {
+            ledger = Ledger::open(ledger.into_store()).expect("reopen");
+        }
+    }
+    let entries = entries_of(&ledger, &ag);
+    let rebuilt = MemStore::default();
+    for (k, v) in ledger.store().dump() {
+        rebuilt.raw_put(k, v);
+    }
+    let writes = pactum::timeline::rebuild(&rebuilt).expect("rebuild");
+    rebuilt.commit(writes).expect("rebuilt");
+    let rebuilt = Ledger::open(rebuilt).expect("open rebuilt");
+    let mut dates: Vec<Date> = vec![plus(start, -1), plus(d, 1), plus(d, 40)];
+    let mut x = start;
+    while x <= d {
+        dates.push(x);
+        x = plus(x, 1 + rng.below(25) as i64);
+    }
+    for at in dates {
+        let s = ledger_state(&ledger, &ag, &entries, at, KnownAt::All)?;
+        prop_assert_eq!(
+            &s.map_err(|e| e.to_string()),
+            &rebuilt
+                .state(&ag, at, KnownAt::All)
+                .map_err(|e| e.to_string()),
+            "rebuilt projections at {}",
+            at
+        );
+    }
+    let report = audit_store(ledger.store(), None, &mut |_| {}).expect("audit");
+    prop_assert!(report.ok, "{:?}", report.failure);
+    prop_assert!(
+        ledger
+            .store()
+            .dump()
+            .iter()
+            .any(|(k, _)| k[0] == keys::SNAPSHOT),
+        "the history is long enough to have snapshots"
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------- the properties
 //
 // Case counts: every property runs at least proptest's default 256 cases;
@@ -950,6 +1096,11 @@ proptest! {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    #[test]
+    fn p8_stored_projections_match_the_entries(seed in any::<u64>()) {
+        long_timeline(seed, 300)?;
+    }
 
     #[test]
     fn p2_state_matches_reference_model(specs in gen::specs(SPECS), seed in any::<u64>()) {

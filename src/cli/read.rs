@@ -347,17 +347,26 @@ fn load(ctx: &Ctx<'_>, agreement: &AgreementId) -> Result<Vec<pactum::codec::Ent
     let ledger = ctx.open()?;
     let entries = ledger.agreement_entries(agreement)?;
     if entries.is_empty() {
-        let known: Vec<String> = ledger.agreements()?.iter().map(|a| a.to_string()).collect();
-        let hint = if known.is_empty() {
-            "the ledger is empty".to_string()
-        } else {
-            format!("it holds: {}", known.join(", "))
-        };
-        return Err(Fail::Error(pactum::Error::Usage(format!(
-            "agreement `{agreement}` is not in the ledger ({hint})"
-        ))));
+        return Err(unknown(&ledger, agreement));
     }
     Ok(entries)
+}
+
+/// The refusal for an agreement the ledger does not hold, naming those it does.
+fn unknown<S: pactum::store::Store>(ledger: &pactum::Ledger<S>, agreement: &AgreementId) -> Fail {
+    let known = match ledger.agreements() {
+        Ok(known) => known,
+        Err(e) => return Fail::Error(e),
+    };
+    let known: Vec<String> = known.iter().map(|a| a.to_string()).collect();
+    let hint = if known.is_empty() {
+        "the ledger is empty".to_string()
+    } else {
+        format!("it holds: {}", known.join(", "))
+    };
+    Fail::Error(pactum::Error::Usage(format!(
+        "agreement `{agreement}` is not in the ledger ({hint})"
+    )))
 }
 
 // ---------------------------------------------------------------- commands
@@ -369,8 +378,13 @@ pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
         None => today()?,
     };
     let known = parse_known_at(a.known_at.as_deref())?;
-    let entries = load(ctx, &a.agreement)?;
-    let s = projection::state(&a.agreement, &entries, at, known).map_err(pactum::Error::from)?;
+    let ledger = ctx.open()?;
+    let s = match ledger.state(&a.agreement, at, known) {
+        Err(pactum::Error::Projection(projection::ProjectionError::Unknown(_))) => {
+            return Err(unknown(&ledger, &a.agreement));
+        }
+        r => r?,
+    };
     let mut out = Out::new();
     if a.json {
         out.json_pretty(&JsonState::from(&s))?;

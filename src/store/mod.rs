@@ -97,6 +97,53 @@ pub mod keys {
     pub const BY_ID: u8 = b'i';
     /// Prefix of the Merkle tree's complete subtrees (level ≥ 1).
     pub const TREE: u8 = b't';
+    /// Prefix of the timeline pages (derived: see `timeline`).
+    pub const PAGE: u8 = b'l';
+    /// Prefix of the replay snapshots (derived: see `timeline`).
+    pub const SNAPSHOT: u8 = b's';
+    /// Prefix of the retraction keys: which entry retracts an amendment.
+    pub const RETRACTED: u8 = b'r';
+
+    fn of_agreement(kind: u8, agreement: &AgreementId, extra: usize) -> Vec<u8> {
+        let mut k = Vec::with_capacity(agreement.as_str().len() + 2 + extra);
+        k.push(kind);
+        k.extend_from_slice(agreement.as_str().as_bytes());
+        k.push(0);
+        k
+    }
+    /// `l` + agreement + 0x00: the prefix of an agreement's pages.
+    pub fn page_prefix(agreement: &AgreementId) -> Vec<u8> {
+        of_agreement(PAGE, agreement, 16)
+    }
+    /// `l` + agreement + 0x00 + step key (date, seq, pos) of the page's first step.
+    pub fn page(agreement: &AgreementId, step: &[u8; 16]) -> Vec<u8> {
+        let mut k = page_prefix(agreement);
+        k.extend_from_slice(step);
+        k
+    }
+    /// `s` + agreement + 0x00: the prefix of an agreement's snapshots.
+    pub fn snapshot_prefix(agreement: &AgreementId) -> Vec<u8> {
+        of_agreement(SNAPSHOT, agreement, 16)
+    }
+    /// `s` + agreement + 0x00 + step key of the step the snapshot precedes.
+    pub fn snapshot(agreement: &AgreementId, step: &[u8; 16]) -> Vec<u8> {
+        let mut k = snapshot_prefix(agreement);
+        k.extend_from_slice(step);
+        k
+    }
+    /// Splits a page or snapshot key into (agreement, step key).
+    pub fn split_projection(key: &[u8]) -> Option<(&str, [u8; 16])> {
+        let rest = key.get(1..)?;
+        let nul = rest.iter().position(|b| *b == 0)?;
+        let name = std::str::from_utf8(&rest[..nul]).ok()?;
+        Some((name, rest[nul + 1..].try_into().ok()?))
+    }
+    /// `r` + agreement + 0x00 + id of a retracted amendment (value: the retraction's seq).
+    pub fn retracted(agreement: &AgreementId, id: &AmendmentId) -> Vec<u8> {
+        let mut k = of_agreement(RETRACTED, agreement, id.as_str().len());
+        k.extend_from_slice(id.as_str().as_bytes());
+        k
+    }
 
     /// `t` + level + u64_be(index): the root of leaves `[index·2^level, (index+1)·2^level)`.
     pub fn tree(level: u8, index: u64) -> Vec<u8> {

@@ -1,0 +1,626 @@
+//! Stored projections: each agreement's live timeline kept as pages of steps,
+//! with replay snapshots at some page starts, so that `state` and append
+//! validation read a bounded part of one agreement instead of all of it.
+//!
+//! These keys are derived data: they hold nothing the entries do not, and
+//! the audit recomputes and compares them (see `audit.rs`). The entries stay
+//! the record.
+//!
+//! - a *step* is one dated change of a live amendment (not retracted, not a
+//!   retraction), placed at `(date, seq, pos)`;
+//! - a *page* (`l` keys) holds up to [`PAGE_STEPS`] consecutive steps of one
+//!   agreement, copied whole (so replaying a page reads no entry), keyed by
+//!   its first step;
+//! - a *snapshot* (`s` keys) is the [`Replay`] just before the step its key
+//!   names, which is always the first step of a page. Where snapshots stand
+//!   is a writer's choice ([`snapshot_due`]); any placement is correct.
+//!
+//! To know an agreement on a date: the last snapshot at or before the date,
+//! then the pages from it, stopping at the date. To judge an append: the last
+//! snapshot and the pages after it (the *loaded region*), extended backwards
+//! when a change is dated earlier than the region.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec;
+use crate::error::Error;
+use crate::model::*;
+use crate::projection::{self, Conflict, ProjectionError, Replay, State, Status, Step};
+use crate::store::{keys, Store, Write};
+
+/// The most steps one page holds.
+pub const PAGE_STEPS: usize = 64;
+/// A snapshot is written at a page start once this many steps, or as many
+/// steps as clauses are in force (whichever is more), follow the previous
+/// one: snapshots then take no more room than the steps they skip.
+pub const SNAPSHOT_STEPS_MIN: usize = 64;
+
+/// The position of a step: packed date, seq, position (16 bytes, big-endian,
+/// so byte order is timeline order).
+pub type StepKey = [u8; 16];
+
+/// The key of a position.
+pub fn step_key(date: Date, seq: u64, pos: u32) -> StepKey {
+    let mut k = [0u8; 16];
+    k[..4].copy_from_slice(&date.packed().to_be_bytes());
+    k[4..12].copy_from_slice(&seq.to_be_bytes());
+    k[12..].copy_from_slice(&pos.to_be_bytes());
+    k
+}
+
+/// The first key after every step on `date`.
+fn after_date(date: Date) -> StepKey {
+    let mut k = [0u8; 16];
+    k[..4].copy_from_slice(&(date.packed() + 1).to_be_bytes());
+    k
+}
+
+/// One step as a page stores it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRec {
+    /// Its effective date.
+    pub date: Date,
+    /// Seq of its entry.
+    pub seq: u64,
+    /// Its position in the amendment.
+    pub pos: u32,
+    /// Id of its amendment.
+    pub id: AmendmentId,
+    /// The change.
+    pub change: Change,
+}
+
+impl StepRec {
+    /// Its timeline position.
+    pub fn key(&self) -> StepKey {
+        step_key(self.date, self.seq, self.pos)
+    }
+
+    /// As a [`Step`] for [`Replay::apply`].
+    pub fn step(&self) -> Step<'_> {
+        Step {
+            date: self.date,
+            seq: self.seq,
+            pos: self.pos,
+            id: &self.id,
+            change: &self.change,
+        }
+    }
+}
+
+/// The steps of one amendment (none for a retraction), in timeline order.
+pub fn steps_of(seq: u64, a: &Amendment) -> Vec<StepRec> {
+    let mut v: Vec<StepRec> = a
+        .changes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            Some(StepRec {
+                date: c.effective.or(a.effective)?,
+                seq,
+                pos: i as u32,
+                id: a.id.clone(),
+                change: c.clone(),
+            })
+        })
+        .collect();
+    v.sort_by_key(StepRec::key);
+    v
+}
+
+/// Encodes a page.
+pub fn encode_page(steps: &[StepRec]) -> Vec<u8> {
+    // Pages hold copies of validated changes: they always encode.
+    crate::codec::encode_unbounded(&steps)
+}
+
+/// Decodes a page.
+pub fn decode_page(bytes: &[u8]) -> Result<Vec<StepRec>, String> {
+    codec::decode_unbounded(bytes).map_err(|e| format!("undecodable page: {e}"))
+}
+
+/// Encodes a snapshot.
+pub fn encode_snapshot(r: &Replay) -> Vec<u8> {
+    crate::codec::encode_unbounded(r)
+}
+
+/// Decodes a snapshot.
+pub fn decode_snapshot(bytes: &[u8]) -> Result<Replay, String> {
+    codec::decode_unbounded(bytes).map_err(|e| format!("undecodable snapshot: {e}"))
+}
+
+/// Whether a page starting with a replay of `clauses` clauses, `since` steps
+/// after the previous snapshot, gets a snapshot.
+pub fn snapshot_due(since: usize, clauses: usize) -> bool {
+    since >= SNAPSHOT_STEPS_MIN.max(clauses)
+}
+
+fn damaged(detail: impl Into<String>) -> Error {
+    Error::Damaged {
+        seq: None,
+        detail: detail.into(),
+    }
+}
+
+fn suffix(key: &[u8], prefix_len: usize) -> Result<StepKey, Error> {
+    key.get(prefix_len..)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| damaged("a malformed projection key is stored"))
+}
+
+/// The last snapshot of `agreement` strictly before `end`.
+fn last_snapshot<S: Store + ?Sized>(
+    store: &S,
+    agreement: &AgreementId,
+    end: &StepKey,
+) -> Result<Option<(StepKey, Replay)>, Error> {
+    let prefix = keys::snapshot_prefix(agreement);
+    match store.last_in(&prefix, &keys::snapshot(agreement, end))? {
+        None => Ok(None),
+        Some((k, v)) => {
+            let key = suffix(&k, prefix.len())?;
+            let r = decode_snapshot(&v)
+                .map_err(|e| damaged(format!("the snapshot of `{agreement}`: {e}")))?;
+            Ok(Some((key, r)))
+        }
+    }
+}
+
+/// Pages of `agreement` with `from <= key < to` (no bound: to the end), in order.
+fn pages<'s, S: Store + ?Sized>(
+    store: &'s S,
+    agreement: &AgreementId,
+    from: Option<&StepKey>,
+    to: Option<&StepKey>,
+) -> impl Iterator<Item = Result<(StepKey, Vec<StepRec>), Error>> + 's {
+    let prefix = keys::page_prefix(agreement);
+    let start = match from {
+        Some(k) => keys::page(agreement, k),
+        None => prefix.clone(),
+    };
+    let end = match to {
+        Some(k) => keys::page(agreement, k),
+        None => keys::prefix_end(&prefix),
+    };
+    let n = prefix.len();
+    let agreement = agreement.clone();
+    store.scan(&start, Some(&end)).map(move |r| {
+        let (k, v) = r?;
+        let key = suffix(&k, n)?;
+        let steps =
+            decode_page(&v).map_err(|e| damaged(format!("a page of `{agreement}`: {e}")))?;
+        if steps.first().map(StepRec::key) != Some(key) {
+            return Err(damaged(format!(
+                "a page of `{agreement}` does not start at its key"
+            )));
+        }
+        Ok((key, steps))
+    })
+}
+
+/// What `agreement` said on `at`, as known now, read from its stored
+/// projections (a snapshot and at most the pages after it up to `at`).
+pub fn state<S: Store + ?Sized>(
+    store: &S,
+    agreement: &AgreementId,
+    at: Date,
+) -> Result<State, Error> {
+    let prefix = keys::agreement_prefix(agreement);
+    let Some((last, _)) = store.last_in(&prefix, &keys::prefix_end(&prefix))? else {
+        return Err(ProjectionError::Unknown(agreement.clone()).into());
+    };
+    let known_through = keys::split_by_agreement(&last)
+        .map(|(_, s)| s)
+        .ok_or_else(|| damaged("malformed index key"))?;
+    let end = after_date(at);
+    let (mut r, from) = match last_snapshot(store, agreement, &end)? {
+        Some((k, r)) => (r, Some(k)),
+        None => (Replay::new(), None),
+    };
+    let mut first: Option<StepRec> = None;
+    'pages: for p in pages(store, agreement, from.as_ref(), None) {
+        let (_, steps) = p?;
+        for s in steps {
+            if s.date > at {
+                if first.is_none() && r.established.is_none() {
+                    first = Some(s);
+                }
+                break 'pages;
+            }
+            r.apply(&s.step())
+                .map_err(|c| Error::from(ProjectionError::Inconsistent(c)))?;
+        }
+    }
+    r.expire(at);
+    let (title, parties, established) = match (r.established, first) {
+        (Some(d), _) => (
+            std::mem::take(&mut r.title),
+            std::mem::take(&mut r.parties),
+            d,
+        ),
+        (
+            None,
+            Some(StepRec {
+                date,
+                change:
+                    Change {
+                        op: Op::Establish { title, parties },
+                        ..
+                    },
+                ..
+            }),
+        ) => (title, parties, date),
+        (None, _) => return Err(ProjectionError::NotEstablished(agreement.clone()).into()),
+    };
+    let status = match (r.established, r.terminated) {
+        (None, _) => Status::NotYetInForce,
+        (Some(_), Some(_)) => Status::Terminated,
+        (Some(_), None) => Status::InForce,
+    };
+    let clauses: Vec<projection::Clause> = r.clauses.into_values().collect();
+    let digest = projection::digest(agreement, status, &title, &parties, &clauses);
+    Ok(State {
+        agreement: agreement.clone(),
+        at,
+        known_at: projection::KnownAt::All,
+        known_through,
+        status,
+        title,
+        parties,
+        established,
+        terminated: r.terminated,
+        clauses,
+        digest,
+    })
+}
+
+/// One agreement's timeline while a batch is judged and written: the loaded
+/// region (from a snapshot, or the beginning, to the end), the replay at its
+/// end, and in-memory marks to re-judge from when a change lands earlier.
+#[derive(Clone, Debug)]
+pub struct Work {
+    agreement: AgreementId,
+    /// Start of the loaded region: a snapshot's key, or the beginning.
+    base_key: Option<StepKey>,
+    /// Live steps from `base_key` on, in timeline order.
+    steps: Vec<StepRec>,
+    /// `(i, replay before steps[i])`, increasing; the first is the base.
+    marks: Vec<(usize, Replay)>,
+    /// The replay after every step.
+    tip: Replay,
+    /// Stored page and snapshot keys in the loaded region.
+    old_pages: Vec<StepKey>,
+    old_snaps: Vec<StepKey>,
+    /// The earliest position changed since the region was last written.
+    dirty: Option<StepKey>,
+}
+
+impl Work {
+    /// Loads the region after the agreement's last snapshot.
+    pub fn load<S: Store + ?Sized>(store: &S, agreement: &AgreementId) -> Result<Work, Error> {
+        let (base_key, base) = match last_snapshot(store, agreement, &[0xff; 16])? {
+            Some((k, r)) => (Some(k), r),
+            None => (None, Replay::new()),
+        };
+        let mut w = Work {
+            agreement: agreement.clone(),
+            base_key,
+            steps: Vec::new(),
+            marks: vec![(0, base)],
+            tip: Replay::new(),
+            old_pages: Vec::new(),
+            old_snaps: base_key.into_iter().collect(),
+            dirty: None,
+        };
+        for p in pages(store, agreement, base_key.as_ref(), None) {
+            let (k, steps) = p?;
+            w.old_pages.push(k);
+            w.steps.extend(steps);
+        }
+        w.replay_from(0).map_err(|c| {
+            damaged(format!(
+                "the stored timeline of `{agreement}` does not replay: {c}"
+            ))
+        })?;
+        Ok(w)
+    }
+
+    /// Extends the loaded region backwards so that it holds `key`.
+    fn reach<S: Store + ?Sized>(&mut self, store: &S, key: &StepKey) -> Result<(), Error> {
+        let Some(base) = self.base_key else {
+            return Ok(());
+        };
+        if *key >= base {
+            return Ok(());
+        }
+        let mut end = *key;
+        // The snapshot at or before `key` (keys are exclusive ends).
+        increment(&mut end);
+        let (new_base, replay) = match last_snapshot(store, &self.agreement, &end)? {
+            Some((k, r)) => (Some(k), r),
+            None => (None, Replay::new()),
+        };
+        let mut steps = Vec::new();
+        let mut old_pages = Vec::new();
+        for p in pages(store, &self.agreement, new_base.as_ref(), Some(&base)) {
+            let (k, s) = p?;
+            old_pages.push(k);
+            steps.extend(s);
+        }
+        // Every snapshot in the added part (the new base and any after it).
+        let prefix = keys::snapshot_prefix(&self.agreement);
+        let from = match &new_base {
+            Some(k) => keys::snapshot(&self.agreement, k),
+            None => prefix.clone(),
+        };
+        let mut snaps = Vec::new();
+        for item in store.scan(&from, Some(&keys::snapshot(&self.agreement, &base))) {
+            snaps.push(suffix(&item?.0, prefix.len())?);
+        }
+        steps.append(&mut self.steps);
+        old_pages.append(&mut self.old_pages);
+        snaps.append(&mut self.old_snaps);
+        self.steps = steps;
+        self.old_pages = old_pages;
+        self.old_snaps = snaps;
+        self.base_key = new_base;
+        self.marks = vec![(0, replay)];
+        let agreement = self.agreement.clone();
+        self.replay_from(0).map_err(|c| {
+            damaged(format!(
+                "the stored timeline of `{agreement}` does not replay: {c}"
+            ))
+        })
+    }
+
+    /// Replays from the last mark at or before step `i` to the end, renewing
+    /// the marks after it and the tip.
+    fn replay_from(&mut self, i: usize) -> Result<(), Conflict> {
+        let m = self.marks.partition_point(|(at, _)| *at <= i).max(1) - 1;
+        self.marks.truncate(m + 1);
+        let (start, mut r) = self.marks[m].clone();
+        let mut since = 0;
+        for j in start..self.steps.len() {
+            if since >= SNAPSHOT_STEPS_MIN.max(r.clauses.len()) {
+                self.marks.push((j, r.clone()));
+                since = 0;
+            }
+            r.apply(&self.steps[j].step())?;
+            since += 1;
+        }
+        self.tip = r;
+        Ok(())
+    }
+
+    /// The establishing change's date, if the timeline has one.
+    pub fn established(&self) -> Option<Date> {
+        self.tip.established
+    }
+
+    /// Judges adding the steps of a new amendment; on success they are in the timeline.
+    pub fn add<S: Store + ?Sized>(
+        &mut self,
+        store: &S,
+        new: Vec<StepRec>,
+    ) -> Result<Result<(), Conflict>, Error> {
+        let Some(first) = new.first().map(StepRec::key) else {
+            return Ok(Ok(()));
+        };
+        let at_end = self.steps.last().is_none_or(|l| l.key() < first);
+        if at_end {
+            // Continue the replay; a mark first when one is due.
+            for s in new {
+                let i = self.steps.len();
+                let last_mark = self.marks.last().map_or(0, |(m, _)| *m);
+                if i - last_mark >= SNAPSHOT_STEPS_MIN.max(self.tip.clauses.len()) {
+                    self.marks.push((i, self.tip.clone()));
+                }
+                if let Err(c) = self.tip.apply(&s.step()) {
+                    return Ok(Err(c));
+                }
+                self.steps.push(s);
+            }
+        } else {
+            self.reach(store, &first)?;
+            let i = self.steps.partition_point(|s| s.key() < first);
+            for s in new {
+                let at = self.steps.partition_point(|x| x.key() < s.key());
+                self.steps.insert(at, s);
+            }
+            if let Err(c) = self.replay_from(i) {
+                return Ok(Err(c));
+            }
+        }
+        self.dirty = Some(self.dirty.map_or(first, |d| d.min(first)));
+        Ok(Ok(()))
+    }
+
+    /// Judges removing the steps of a retracted amendment (`gone`, its steps).
+    pub fn remove<S: Store + ?Sized>(
+        &mut self,
+        store: &S,
+        gone: &[StepRec],
+    ) -> Result<Result<(), Conflict>, Error> {
+        let Some(first) = gone.first().map(StepRec::key) else {
+            return Ok(Ok(()));
+        };
+        self.reach(store, &first)?;
+        let i = self.steps.partition_point(|s| s.key() < first);
+        let seq = gone[0].seq;
+        self.steps.retain(|s| s.seq != seq);
+        self.dirty = Some(self.dirty.map_or(first, |d| d.min(first)));
+        Ok(self.replay_from(i))
+    }
+
+    /// The writes that store the region again from the page holding the
+    /// earliest change on; afterwards the region is clean.
+    pub fn writes(&mut self, out: &mut Vec<Write>) {
+        let Some(dirty) = self.dirty.take() else {
+            return;
+        };
+        // The stored page holding `dirty` is rewritten, and every page after
+        // it; with none at or before `dirty`, the whole region is.
+        let pp = self.old_pages.partition_point(|k| *k <= dirty);
+        let p = pp.saturating_sub(1);
+        let (start, cut) = match pp {
+            0 => (0, None),
+            _ => {
+                let k = self.old_pages[p];
+                (self.steps.partition_point(|s| s.key() < k), Some(k))
+            }
+        };
+        let before_cut = |k: &StepKey| cut.is_some_and(|c| *k < c);
+        let kept_snaps: Vec<StepKey> = self.old_snaps.iter().copied().filter(before_cut).collect();
+        let mut gone_snaps: Vec<StepKey> = self
+            .old_snaps
+            .iter()
+            .copied()
+            .filter(|k| !before_cut(k))
+            .collect();
+        let had_snapshot_at_cut = cut.is_some_and(|k| self.old_snaps.contains(&k));
+        let mut gone_pages: Vec<StepKey> = self.old_pages[p.min(self.old_pages.len())..].to_vec();
+        // The replay before `start` (these steps were judged: they apply).
+        let m = self.marks.partition_point(|(at, _)| *at <= start).max(1) - 1;
+        let (mi, mut r) = self.marks[m].clone();
+        for s in &self.steps[mi..start] {
+            let _ = r.apply(&s.step());
+        }
+        let last_snap_index = kept_snaps
+            .last()
+            .map_or(0, |k| self.steps.partition_point(|s| s.key() < *k));
+        let mut since = start - last_snap_index.min(start);
+        let mut new_pages = Vec::new();
+        let mut new_snaps = Vec::new();
+        let mut i = start;
+        while i < self.steps.len() {
+            let key = self.steps[i].key();
+            let agreement_start = i == 0 && self.base_key.is_none();
+            if !agreement_start
+                && ((i == start && had_snapshot_at_cut) || snapshot_due(since, r.clauses.len()))
+            {
+                out.push(Write::Put(
+                    keys::snapshot(&self.agreement, &key),
+                    encode_snapshot(&r),
+                ));
+                new_snaps.push(key);
+                since = 0;
+            }
+            let end = (i + PAGE_STEPS).min(self.steps.len());
+            out.push(Write::Put(
+                keys::page(&self.agreement, &key),
+                encode_page(&self.steps[i..end]),
+            ));
+            new_pages.push(key);
+            for s in &self.steps[i..end] {
+                let _ = r.apply(&s.step());
+            }
+            since += end - i;
+            i = end;
+        }
+        gone_pages.retain(|k| !new_pages.contains(k));
+        gone_snaps.retain(|k| !new_snaps.contains(k));
+        for k in &gone_pages {
+            out.push(Write::Delete(keys::page(&self.agreement, k)));
+        }
+        for k in &gone_snaps {
+            out.push(Write::Delete(keys::snapshot(&self.agreement, k)));
+        }
+        // The region as now stored.
+        self.old_pages.truncate(p);
+        self.old_pages.extend(new_pages);
+        self.old_snaps = kept_snaps;
+        self.old_snaps.extend(new_snaps);
+    }
+
+    /// Rough bytes held (for the writer's cache).
+    pub fn weight(&self) -> usize {
+        self.steps.len() + self.marks.len() * (1 + self.tip.clauses.len())
+    }
+}
+
+/// The writes that replace every stored projection (pages, snapshots,
+/// retraction keys) with those recomputed from the entries, replayed in seq
+/// order as one batch. For repairs and tests; it holds every timeline in
+/// memory.
+pub fn rebuild<S: Store + ?Sized>(store: &S) -> Result<Vec<Write>, Error> {
+    let mut out = Vec::new();
+    for prefix in [keys::PAGE, keys::SNAPSHOT, keys::RETRACTED] {
+        for item in store.scan(&[prefix], Some(&keys::prefix_end(&[prefix]))) {
+            out.push(Write::Delete(item?.0));
+        }
+    }
+    let mut works: Works = HashMap::new();
+    let mut seqs: HashMap<(AgreementId, AmendmentId), u64> = HashMap::new();
+    let mut steps_by_seq: HashMap<u64, Vec<StepRec>> = HashMap::new();
+    let end = keys::prefix_end(&[keys::ENTRY]);
+    for item in store.scan(&[keys::ENTRY], Some(&end)) {
+        let (k, v) = item?;
+        let seq = keys::entry_seq(&k).ok_or_else(|| damaged("malformed entry key"))?;
+        let (e, _) = crate::ledger::decode_stored(seq, &v)?;
+        let a = &e.amendment;
+        let w = works.entry(a.agreement.clone()).or_insert_with(|| Work {
+            agreement: a.agreement.clone(),
+            base_key: None,
+            steps: Vec::new(),
+            marks: vec![(0, Replay::new())],
+            tip: Replay::new(),
+            old_pages: Vec::new(),
+            old_snaps: Vec::new(),
+            dirty: None,
+        });
+        let judged = match a.retracts() {
+            Some(target) => {
+                let t = seqs
+                    .get(&(a.agreement.clone(), target.clone()))
+                    .and_then(|t| steps_by_seq.remove(t))
+                    .ok_or_else(|| {
+                        damaged(format!(
+                            "seq {seq} retracts an unknown or retracted amendment"
+                        ))
+                    })?;
+                out.push(Write::Put(
+                    keys::retracted(&a.agreement, target),
+                    seq.to_be_bytes().to_vec(),
+                ));
+                w.remove(store, &t)?
+            }
+            None => {
+                let steps = steps_of(seq, a);
+                steps_by_seq.insert(seq, steps.clone());
+                w.add(store, steps)?
+            }
+        };
+        judged.map_err(|c| damaged(format!("the entries do not replay at seq {seq}: {c}")))?;
+        seqs.insert((a.agreement.clone(), a.id.clone()), seq);
+    }
+    let mut mine = Vec::new();
+    for w in works.values_mut() {
+        w.writes(&mut mine);
+    }
+    // A put of a key deleted above replaces the delete.
+    let put: std::collections::BTreeSet<Vec<u8>> = mine
+        .iter()
+        .filter_map(|w| match w {
+            Write::Put(k, _) => Some(k.clone()),
+            Write::Delete(_) => None,
+        })
+        .collect();
+    out.retain(|w| !matches!(w, Write::Delete(k) if put.contains(k)));
+    out.extend(mine);
+    Ok(out)
+}
+
+fn increment(k: &mut StepKey) {
+    for b in k.iter_mut().rev() {
+        if *b < 0xff {
+            *b += 1;
+            return;
+        }
+        *b = 0;
+    }
+}
+
+/// The works of one batch, by agreement.
+pub type Works = HashMap<AgreementId, Work>;
