@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pactum::model::{Date, RecordedAt};
-use pactum::projection::{self, KnownAt};
+use pactum::projection::KnownAt;
 use pactum::store::SledStore;
 use pactum::Ledger;
 use sha2::{Digest, Sha256};
@@ -167,16 +167,26 @@ fn peak_rss_mib() -> f64 {
 
 fn time_state(ledger: &Ledger<SledStore>, agreement: &str, label: &str) {
     let id = agreement.parse().expect("agreement id");
-    let dates: Vec<Date> = ["2000-06-01", "2005-01-01", "2010-01-01", "2030-01-01"]
-        .iter()
-        .map(|d| d.parse().expect("date"))
-        .collect();
+    // Early, middle and late dates (the long agreement runs for centuries:
+    // one amendment every few days), and after its end.
+    let dates: Vec<Date> = [
+        "2000-06-01",
+        "2005-01-01",
+        "2010-01-01",
+        "2030-01-01",
+        "2300-01-01",
+        "2700-01-01",
+        "3300-01-01",
+        "9000-01-01",
+    ]
+    .iter()
+    .map(|d| d.parse().expect("date"))
+    .collect();
     let mut times = Vec::new();
     for round in 0..20 {
         for d in &dates {
             let t = Instant::now();
-            let entries = ledger.agreement_entries(&id).expect("entries");
-            let s = projection::state(&id, &entries, *d, KnownAt::All);
+            let s = ledger.state(&id, *d, KnownAt::All);
             std::hint::black_box(&s);
             if round > 0 {
                 times.push(t.elapsed());
@@ -184,6 +194,17 @@ fn time_state(ledger: &Ledger<SledStore>, agreement: &str, label: &str) {
         }
     }
     times.sort();
+    let clauses = dates
+        .iter()
+        .filter_map(|d| ledger.state(&id, *d, KnownAt::All).ok())
+        .map(|s| s.clauses.len())
+        .max()
+        .unwrap_or(0);
+    report(
+        &format!("state_{label}_clauses_max"),
+        clauses as f64,
+        "clauses",
+    );
     let median = times[times.len() / 2];
     report(
         &format!("state_{label}_median"),
