@@ -12,8 +12,11 @@ Every amendment is valid where the ledger records it: the generator keeps a
 small model of each agreement (clauses in force, open events) and only emits
 changes that apply. Mix per amendment: mostly add/amend, some repeal, until,
 until_event + occur; 5% retroactive (a dated-earlier add of a fresh clause
-that nothing later touches); 1% retractions (of such a retroactive add); a
-few agreements end with a terminate. Entries come out at 300–600 bytes.
+with a sunset a few months on, that nothing later touches); 1% retractions
+(of such a retroactive add); a few agreements end with a terminate. Above
+60 amendable clauses in force, adds give way to repeals, so even the
+100,000-amendment agreement says a bounded number of things at a time.
+Entries come out at 300–600 bytes.
 
 Usage: gen.py --agreements N --amendments M [--long K] [--seed S]
               --jsonl OUT.jsonl [--git OUT.fi]
@@ -22,6 +25,10 @@ import argparse
 import datetime
 import json
 import random
+
+# Above this many amendable clauses in force, new clauses give way to repeals
+# (agreements of thousands of amendments still say a few dozen things).
+TOUCHABLE_MAX = 60
 
 WORDS = ("party shall provide service capacity compute cloud exclusive licence "
          "models research revenue share payment term notice audit data rights "
@@ -41,6 +48,7 @@ class Agreement:
         self.date = start
         self.start = start
         self.clauses = {}        # id -> (text, terms)
+        self.until = {}          # id -> last day in force, for clauses with a sunset
         self.touchable = []      # clause ids that later changes may amend/repeal
         self.open_events = []    # events some clause waits for
         self.n = 0
@@ -54,6 +62,12 @@ class Agreement:
     def step(self):
         self.date += datetime.timedelta(days=self.rng.randint(1, 9))
         return self.date
+
+    def expire(self, day):
+        """Drops the clauses whose sunset is before `day` (the ledger does the same)."""
+        for cid in [c for c, u in self.until.items() if u < day]:
+            self.clauses.pop(cid, None)
+            del self.until[cid]
 
     def consolidated(self):
         lines = [f"# {self.slug}"]
@@ -95,14 +109,18 @@ def later(a):
         back = max(a.date - datetime.timedelta(days=rng.randint(1, 30)), a.start + datetime.timedelta(days=1))
         cid = f"retro.c{a.n}"
         text = sentence(rng, 10, 20)
+        # A sunset a few months on, so late-recorded clauses do not pile up.
+        until = back + datetime.timedelta(days=rng.randint(30, 120))
         am = amendment(a, "retro", [{"op": "add", "clause": cid, "text": text,
-                                      "terms": {"ref": f"R-{a.n}"}}], back, "Recorded late")
+                                      "terms": {"ref": f"R-{a.n}"}, "until": until.isoformat()}], back, "Recorded late")
         a.clauses[cid] = (text, {"ref": f"R-{a.n}"})
+        a.until[cid] = until
         a.retro.append((am["id"], cid))
         return am
     if r < 0.06 and a.retro:
         target, cid = a.retro.pop(rng.randrange(len(a.retro)))
         a.clauses.pop(cid, None)
+        a.until.pop(cid, None)
         return amendment(a, "erratum", [{"op": "retract", "amendment": target, "reason": "entered in error"}],
                          None, "Erratum")
     d = a.step()
@@ -110,6 +128,8 @@ def later(a):
         ev, cid = a.open_events.pop(0)
         a.clauses.pop(cid, None)
         return amendment(a, "occur", [{"op": "occur", "event": ev, "note": "condition met"}], d, "Event occurred")
+    if len(a.touchable) > TOUCHABLE_MAX and r < 0.40:
+        r = 0.35  # a long agreement keeps a bounded number of clauses in force: repeal
     if r < 0.30 or len(a.touchable) < 3:
         cid = f"sec{a.n}.c"
         text = sentence(rng, 14, 30)
@@ -122,6 +142,7 @@ def later(a):
         elif rng.random() < 0.1:
             # A sunset: nothing touches the clause again (it may have ended).
             change["until"] = (d + datetime.timedelta(days=3650)).isoformat()
+            a.until[cid] = d + datetime.timedelta(days=3650)
         else:
             a.touchable.append(cid)
         a.clauses[cid] = (text, terms)
@@ -163,6 +184,7 @@ def histories(args):
                 am = amendment(a, "end", [{"op": "terminate", "note": "agreement ended"}], a.step(), "Terminated")
             else:
                 am = later(a)
+            a.expire(a.date)
             done[i] += 1
             remaining -= 1
             progressed = True

@@ -4,6 +4,8 @@
 //! `cargo bench --bench library` (the ledgers are built in a temporary
 //! folder first; `benches/run` gives the whole-system table).
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};

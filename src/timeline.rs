@@ -31,11 +31,11 @@ use crate::projection::{self, Conflict, ProjectionError, Replay, State, Status, 
 use crate::store::{keys, Store, Write};
 
 /// The most steps one page holds.
-pub const PAGE_STEPS: usize = 64;
+pub const PAGE_STEPS: usize = 32;
 /// A snapshot is written at a page start once this many steps, or as many
 /// steps as clauses are in force (whichever is more), follow the previous
 /// one: snapshots then take no more room than the steps they skip.
-pub const SNAPSHOT_STEPS_MIN: usize = 64;
+pub const SNAPSHOT_STEPS_MIN: usize = 32;
 
 /// The position of a step: packed date, seq, position (16 bytes, big-endian,
 /// so byte order is timeline order).
@@ -319,7 +319,7 @@ impl Work {
             w.old_pages.push(k);
             w.steps.extend(steps);
         }
-        w.replay_from(0).map_err(|c| {
+        w.replay_from(0, None).map_err(|c| {
             damaged(format!(
                 "the stored timeline of `{agreement}` does not replay: {c}"
             ))
@@ -368,7 +368,7 @@ impl Work {
         self.base_key = new_base;
         self.marks = vec![(0, replay)];
         let agreement = self.agreement.clone();
-        self.replay_from(0).map_err(|c| {
+        self.replay_from(0, None).map_err(|c| {
             damaged(format!(
                 "the stored timeline of `{agreement}` does not replay: {c}"
             ))
@@ -376,13 +376,39 @@ impl Work {
     }
 
     /// Replays from the last mark at or before step `i` to the end, renewing
-    /// the marks after it and the tip.
-    fn replay_from(&mut self, i: usize) -> Result<(), Conflict> {
+    /// the marks after it and the tip. With `since_change = Some((settled,
+    /// shift))`, the steps from index `settled` on are the old steps shifted
+    /// by `shift` places: once the replay equals an old mark there, the rest
+    /// is known (the fold is deterministic) and the replay stops.
+    fn replay_from(
+        &mut self,
+        i: usize,
+        since_change: Option<(usize, isize)>,
+    ) -> Result<(), Conflict> {
         let m = self.marks.partition_point(|(at, _)| *at <= i).max(1) - 1;
-        self.marks.truncate(m + 1);
+        let mut old: std::collections::VecDeque<(usize, Replay)> = self
+            .marks
+            .split_off(m + 1)
+            .into_iter()
+            .filter_map(|(at, r)| {
+                let (settled, shift) = since_change?;
+                let at = at.checked_add_signed(shift)?;
+                (at > settled).then_some((at, r))
+            })
+            .collect();
         let (start, mut r) = self.marks[m].clone();
         let mut since = 0;
         for j in start..self.steps.len() {
+            while old.front().is_some_and(|(at, _)| *at < j) {
+                old.pop_front();
+            }
+            if let Some((at, o)) = old.front() {
+                if *at == j && *o == r {
+                    // Converged: the old marks and tip stand.
+                    self.marks.extend(old);
+                    return Ok(());
+                }
+            }
             if since >= SNAPSHOT_STEPS_MIN.max(r.clauses.len()) {
                 self.marks.push((j, r.clone()));
                 since = 0;
@@ -425,11 +451,14 @@ impl Work {
         } else {
             self.reach(store, &first)?;
             let i = self.steps.partition_point(|s| s.key() < first);
+            let k = new.len();
+            let mut settled = i;
             for s in new {
                 let at = self.steps.partition_point(|x| x.key() < s.key());
                 self.steps.insert(at, s);
+                settled = settled.max(at + 1);
             }
-            if let Err(c) = self.replay_from(i) {
+            if let Err(c) = self.replay_from(i, Some((settled, k as isize))) {
                 return Ok(Err(c));
             }
         }
@@ -449,9 +478,13 @@ impl Work {
         self.reach(store, &first)?;
         let i = self.steps.partition_point(|s| s.key() < first);
         let seq = gone[0].seq;
+        let before = self.steps.len();
         self.steps.retain(|s| s.seq != seq);
+        let last = gone.iter().map(StepRec::key).max().unwrap_or(first);
+        let settled = self.steps.partition_point(|s| s.key() < last);
+        let shift = self.steps.len() as isize - before as isize;
         self.dirty = Some(self.dirty.map_or(first, |d| d.min(first)));
-        Ok(self.replay_from(i))
+        Ok(self.replay_from(i, Some((settled, shift))))
     }
 
     /// The writes that store the region again from the page holding the

@@ -98,7 +98,11 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
     // A folder with sled's files but no ledger (a creation that never
     // committed: killed, or still running in another process) is no ledger.
     let store = if SledStore::exists(ctx.ledger) {
-        Some(SledStore::open(ctx.ledger, ctx.wait)?)
+        Some(SledStore::open_with_cache(
+            ctx.ledger,
+            ctx.wait,
+            pactum::store::WRITE_CACHE,
+        )?)
     } else {
         None
     };

@@ -277,7 +277,7 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
         print_report(false, true, &a.file.display().to_string(), &verified.report)?;
         return Err(Fail::Integrity);
     };
-    let store = SledStore::open(ctx.ledger, ctx.wait)?;
+    let store = SledStore::open_with_cache(ctx.ledger, ctx.wait, pactum::store::WRITE_CACHE)?;
     let ledger = Ledger::create(store, origin)?;
     let head = ledger.append_raw(&entries)?;
     let report = audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;

@@ -220,7 +220,7 @@ impl Ctx<'_> {
 
     /// Opens the ledger for writing, creating it when missing.
     fn open_or_create(&self) -> Result<Ledger<SledStore>, Fail> {
-        let store = SledStore::open(self.ledger, self.wait)?;
+        let store = SledStore::open_with_cache(self.ledger, self.wait, pactum::store::WRITE_CACHE)?;
         Ok(Ledger::open_or_create(store, new_origin)?)
     }
 }

@@ -11,6 +11,14 @@ use std::time::{Duration, Instant};
 
 use super::{Pair, Scan, Store, StoreError, Write};
 
+/// sled's page cache for readers.
+pub const READ_CACHE: u64 = 64 * 1024 * 1024;
+/// sled's page cache for writers: a large batch touches index and projection
+/// keys of many agreements, and with a small cache sled evicts and re-reads
+/// the same pages within the batch (measured: 100,000 amendments of 1,000
+/// agreements in one append, 15 s at 64 MiB, 9 s at 512 MiB).
+pub const WRITE_CACHE: u64 = 512 * 1024 * 1024;
+
 /// The head witness file, beside sled's own files.
 pub const WITNESS: &str = "pactum.head";
 const WITNESS_TMP: &str = "pactum.head.tmp";
@@ -70,8 +78,19 @@ impl SledStore {
     }
 
     /// Opens (creating it when missing) the sled database at `path`, waiting
-    /// up to `wait` while another process holds it.
+    /// up to `wait` while another process holds it, with sled's page cache
+    /// at [`READ_CACHE`].
     pub fn open(path: &Path, wait: Duration) -> Result<SledStore, StoreError> {
+        SledStore::open_with_cache(path, wait, READ_CACHE)
+    }
+
+    /// [`SledStore::open`] with sled's page cache at `cache` bytes (an upper
+    /// bound on what sled keeps in memory; it is not persisted).
+    pub fn open_with_cache(
+        path: &Path,
+        wait: Duration,
+        cache: u64,
+    ) -> Result<SledStore, StoreError> {
         let started = Instant::now();
         let created = !SledStore::exists(path);
         if created {
@@ -83,7 +102,7 @@ impl SledStore {
                 .path(path)
                 .flush_every_ms(None)
                 .mode(sled::Mode::LowSpace)
-                .cache_capacity(64 * 1024 * 1024);
+                .cache_capacity(cache);
             match config.open() {
                 Ok(db) => {
                     let data_file = File::open(path.join("db"))
