@@ -35,6 +35,19 @@ fn amendment(agreement: &str, i: u64, days: u64) -> Amendment {
         .remove(0)
 }
 
+/// An amendment that adds clause `x{i}` on day `i`.
+fn add_clause(agreement: &str, i: u64) -> Amendment {
+    let date = jiff::civil::date(2000, 1, 1)
+        .checked_add(jiff::Span::new().days(i as i64))
+        .expect("date");
+    let text = format!(
+        r#"{{"agreement":"{agreement}","id":"x{i}","title":"Amendment {i}","effective":"{date}","change":[{{"op":"add","clause":"x{i}","text":"A clause of a realistic length for a provision, some two hundred bytes long, which the parties agree to keep."}}]}}"#
+    );
+    pactum::input::parse_str("x.json", &text)
+        .expect("amendment")
+        .remove(0)
+}
+
 fn history(agreement: &str, n: u64) -> Vec<Amendment> {
     (0..n).map(|i| amendment(agreement, i, i * 3)).collect()
 }
@@ -87,7 +100,7 @@ fn benches(c: &mut Criterion) {
         b.iter_batched(
             || {
                 i += 1;
-                vec![amendment("bench", i, i)]
+                vec![add_clause("bench", i)]
             },
             |a| {
                 one.append(&a, RecordedAt(0), Default::default())

@@ -131,8 +131,9 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<Replay, String> {
     codec::decode_unbounded(bytes).map_err(|e| format!("undecodable snapshot: {e}"))
 }
 
-/// Whether a page starting with a replay of `clauses` clauses, `since` steps
-/// after the previous snapshot, gets a snapshot.
+/// Whether a page start `since` steps after the previous snapshot gets a
+/// snapshot, for a timeline with about `clauses` clauses in force (the
+/// writer uses the count at the timeline's end).
 pub fn snapshot_due(since: usize, clauses: usize) -> bool {
     since >= SNAPSHOT_STEPS_MIN.max(clauses)
 }
@@ -514,12 +515,8 @@ impl Work {
             .collect();
         let had_snapshot_at_cut = cut.is_some_and(|k| self.old_snaps.contains(&k));
         let mut gone_pages: Vec<StepKey> = self.old_pages[p.min(self.old_pages.len())..].to_vec();
-        // The replay before `start` (these steps were judged: they apply).
-        let m = self.marks.partition_point(|(at, _)| *at <= start).max(1) - 1;
-        let (mi, mut r) = self.marks[m].clone();
-        for s in &self.steps[mi..start] {
-            let _ = r.apply(&s.step());
-        }
+        // Replays are computed only where a snapshot is written.
+        let mut at: Option<(usize, Replay)> = None;
         let last_snap_index = kept_snaps
             .last()
             .map_or(0, |k| self.steps.partition_point(|s| s.key() < *k));
@@ -531,11 +528,13 @@ impl Work {
             let key = self.steps[i].key();
             let agreement_start = i == 0 && self.base_key.is_none();
             if !agreement_start
-                && ((i == start && had_snapshot_at_cut) || snapshot_due(since, r.clauses.len()))
+                && ((i == start && had_snapshot_at_cut)
+                    || snapshot_due(since, self.tip.clauses.len()))
             {
+                let r = self.replay_at(i, &mut at);
                 out.push(Write::Put(
                     keys::snapshot(&self.agreement, &key),
-                    encode_snapshot(&r),
+                    encode_snapshot(r),
                 ));
                 new_snaps.push(key);
                 since = 0;
@@ -546,9 +545,6 @@ impl Work {
                 encode_page(&self.steps[i..end]),
             ));
             new_pages.push(key);
-            for s in &self.steps[i..end] {
-                let _ = r.apply(&s.step());
-            }
             since += end - i;
             i = end;
         }
@@ -565,6 +561,22 @@ impl Work {
         self.old_pages.extend(new_pages);
         self.old_snaps = kept_snaps;
         self.old_snaps.extend(new_snaps);
+    }
+
+    /// The replay before step `i`: from `at` when it is before `i` and no
+    /// earlier than the last mark, else from that mark (these steps were
+    /// judged: they apply).
+    fn replay_at<'a>(&self, i: usize, at: &'a mut Option<(usize, Replay)>) -> &'a Replay {
+        let m = self.marks.partition_point(|(j, _)| *j <= i).max(1) - 1;
+        let mark = self.marks[m].0;
+        let (from, mut r) = match at.take() {
+            Some((j, r)) if j <= i && j >= mark => (j, r),
+            _ => self.marks[m].clone(),
+        };
+        for s in &self.steps[from..i] {
+            let _ = r.apply(&s.step());
+        }
+        &at.insert((i, r)).1
     }
 
     /// Rough bytes held (for the writer's cache).
