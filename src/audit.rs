@@ -393,85 +393,82 @@ pub fn audit_store<S: Store + ?Sized>(
     let mut v = Verifier::new(&origin, checkpoint);
     report.head = v.head();
     let mut projections = Projections::default();
-    // Entries, with their index keys.
-    let end = keys::prefix_end(&[keys::ENTRY]);
-    for item in store.scan(&[keys::ENTRY], Some(&end)) {
-        let (k, value) = item?;
-        let Some(seq) = keys::entry_seq(&k) else {
-            return done(
-                report,
-                Some(&v),
-                fail(
-                    Some(v.count()),
-                    Kind::Misplaced,
-                    "a malformed entry key is stored",
-                ),
-            );
-        };
-        let Some(stored) = StoredEntry::split(&value) else {
-            return done(
-                report,
-                Some(&v),
-                fail(
-                    Some(seq),
-                    Kind::Decode,
-                    "the stored value is too short to hold an entry and its hashes",
-                ),
-            );
-        };
-        let e = match v.check(seq, stored.bytes, &stored.leaf, &stored.chain) {
-            Ok(e) => e,
-            Err(f) => return done(report, Some(&v), f),
-        };
-        let a = &e.amendment;
-        if store
-            .get(&keys::by_agreement(&a.agreement, seq))?
-            .is_none_or(|v| !v.is_empty())
-        {
-            return done(
-                report,
-                Some(&v),
-                fail(
-                    Some(seq),
-                    Kind::IndexMismatch,
-                    format!("the index of `{}` does not list this entry", a.agreement),
-                ),
-            );
-        }
-        let id_seq = store.get(&keys::by_id(&a.agreement, &a.id))?;
-        if id_seq.as_deref() != Some(&seq.to_be_bytes()[..]) {
-            return done(
-                report,
-                Some(&v),
-                fail(
-                    Some(seq),
-                    Kind::IndexMismatch,
-                    format!(
-                        "the idempotency key of `{}` / `{}` does not point at this entry",
-                        a.agreement, a.id
-                    ),
-                ),
-            );
-        }
-        if let Some(f) = projections.entry(store, seq, &e)? {
+    let mut expected_keys = MultisetHash::default();
+    let mut stopped: Option<Failure> = None;
+    // Meanwhile, on the other core: the sums of the stored index keys and
+    // Merkle nodes, and the replay of the stored projections.
+    let (entries, side) = std::thread::scope(|scope| {
+        let side = scope.spawn(|| -> Result<Side, StoreError> {
+            Ok(Side {
+                keys: stored_keys(store, u64::MAX)?,
+                pages: stored_steps(store)?,
+            })
+        });
+        let entries = (|| -> Result<(), StoreError> {
+            // Entries, with their index keys.
+            let end = keys::prefix_end(&[keys::ENTRY]);
+            for item in store.scan(&[keys::ENTRY], Some(&end)) {
+                let (k, value) = item?;
+                let Some(seq) = keys::entry_seq(&k) else {
+                    stopped = Some(fail(
+                        Some(v.count()),
+                        Kind::Misplaced,
+                        "a malformed entry key is stored",
+                    ));
+                    break;
+                };
+                let Some(stored) = StoredEntry::split(&value) else {
+                    stopped = Some(fail(
+                        Some(seq),
+                        Kind::Decode,
+                        "the stored value is too short to hold an entry and its hashes",
+                    ));
+                    break;
+                };
+                let e = match v.check(seq, stored.bytes, &stored.leaf, &stored.chain) {
+                    Ok(e) => e,
+                    Err(f) => {
+                        stopped = Some(f);
+                        break;
+                    }
+                };
+                // The index keys and Merkle nodes this entry implies, compared with
+                // the stored ones below in one ordered scan (not a read per entry).
+                for (k, val) in implied_keys(seq, &e, v.nodes()) {
+                    expected_keys.add(&key_hash(&k, &val), false);
+                }
+                if let Some(f) = projections.entry(store, seq, &e)? {
+                    stopped = Some(f);
+                    break;
+                }
+                if seq % 4096 == 0 {
+                    progress(seq);
+                }
+            }
+            Ok(())
+        })();
+        let side = side
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Io("the audit's second thread failed".into())));
+        (entries, side)
+    });
+    entries?;
+    let side = side?;
+    // The keys of the entries verified: on a difference, find the first
+    // entry whose keys are wrong (it comes before any failure found above).
+    let upto = v.count();
+    let stored = if stopped.is_none() {
+        side.keys
+    } else {
+        stored_keys(store, upto)?
+    };
+    if stored != expected_keys {
+        if let Some(f) = first_key_failure(store, &origin, upto)? {
             return done(report, Some(&v), f);
         }
-        for &(level, index, hash) in v.nodes() {
-            if store.get(&keys::tree(level, index))?.as_deref() != Some(&hash[..]) {
-                return done(
-                    report,
-                    Some(&v),
-                    fail(
-                        Some(seq),
-                        Kind::TreeMismatch,
-                        format!("the stored Merkle node {level}/{index}, completed by this entry, is missing or wrong"),
-                    ),
-                );
-            }
-        }
-        if seq % 4096 == 0 {
-            progress(seq);
-        }
+    }
+    if let Some(f) = stopped {
+        return done(report, Some(&v), f);
     }
     let count = v.count();
     // The head.
@@ -564,7 +561,7 @@ pub fn audit_store<S: Store + ?Sized>(
         }
     }
     // The stored projections: what `state` reads.
-    if let Some(f) = projections.finish(store)? {
+    if let Some(f) = projections.finish(store, side.pages)? {
         return done(report, Some(&v), f);
     }
     // Nothing else belongs in the key space.
@@ -759,8 +756,46 @@ impl Projections {
         Ok(None)
     }
 
-    /// Scans the pages and snapshots and compares.
-    fn finish<S: Store + ?Sized>(&self, store: &S) -> Result<Option<Failure>, StoreError> {
+    /// Compares the entries' live steps with the pages' (from [`stored_steps`])
+    /// and counts the retraction keys.
+    fn finish<S: Store + ?Sized>(
+        &self,
+        store: &S,
+        pages: Result<MultisetHash, Failure>,
+    ) -> Result<Option<Failure>, StoreError> {
+        let stored = match pages {
+            Ok(m) => m,
+            Err(f) => return Ok(Some(f)),
+        };
+        if stored != self.expected {
+            return Ok(Some(projection_failure(
+                "the timeline pages do not hold exactly the live changes of the entries",
+            )));
+        }
+        let end = keys::prefix_end(&[keys::RETRACTED]);
+        let n = store.scan(&[keys::RETRACTED], Some(&end)).count() as u64;
+        if n != self.retractions {
+            return Ok(Some(projection_failure(format!(
+                "{n} retraction keys are stored for {} retractions",
+                self.retractions
+            ))));
+        }
+        Ok(None)
+    }
+}
+
+/// What the audit's second thread finds.
+struct Side {
+    /// The sum of every stored `a`, `i` and `t` key.
+    keys: MultisetHash,
+    /// The sum of the pages' steps, or the first fault in the pages and snapshots.
+    pages: Result<MultisetHash, Failure>,
+}
+
+/// Replays every agreement's pages in order, comparing each snapshot with
+/// the replay before its page; returns the multiset hash of the steps.
+fn stored_steps<S: Store + ?Sized>(store: &S) -> Result<Result<MultisetHash, Failure>, StoreError> {
+    {
         let mut stored = MultisetHash::default();
         let page_end = keys::prefix_end(&[keys::PAGE]);
         let snap_end = keys::prefix_end(&[keys::SNAPSHOT]);
@@ -769,7 +804,7 @@ impl Projections {
         for item in store.scan(&[keys::PAGE], Some(&page_end)) {
             let (k, v) = item?;
             let Some((name, key)) = keys::split_projection(&k) else {
-                return Ok(Some(projection_failure(format!(
+                return Ok(Err(projection_failure(format!(
                     "a malformed page key is stored: {:?}",
                     String::from_utf8_lossy(&k)
                 ))));
@@ -777,11 +812,11 @@ impl Projections {
             let steps = match timeline::decode_page(&v) {
                 Ok(s) if !s.is_empty() && s.len() <= timeline::PAGE_STEPS => s,
                 Ok(_) => {
-                    return Ok(Some(projection_failure(format!(
+                    return Ok(Err(projection_failure(format!(
                         "a page of `{name}` holds no step or too many"
                     ))))
                 }
-                Err(e) => return Ok(Some(projection_failure(format!("a page of `{name}`: {e}")))),
+                Err(e) => return Ok(Err(projection_failure(format!("a page of `{name}`: {e}")))),
             };
             if current.as_ref().is_none_or(|(n, _, _)| n != name) {
                 current = Some((name.to_string(), Replay::new(), [0; 16]));
@@ -801,14 +836,14 @@ impl Projections {
                 };
                 match sk[1..].cmp(&k[1..]) {
                     std::cmp::Ordering::Less => {
-                        return Ok(Some(projection_failure(format!(
+                        return Ok(Err(projection_failure(format!(
                             "a snapshot stands where no page starts: {:?}",
                             String::from_utf8_lossy(sk)
                         ))))
                     }
                     std::cmp::Ordering::Equal => {
                         if timeline::encode_snapshot(replay) != *sv {
-                            return Ok(Some(projection_failure(format!(
+                            return Ok(Err(projection_failure(format!(
                                 "a snapshot of `{name}` is not the replay of the steps before it"
                             ))));
                         }
@@ -818,20 +853,20 @@ impl Projections {
                 }
             }
             if steps[0].key() != key {
-                return Ok(Some(projection_failure(format!(
+                return Ok(Err(projection_failure(format!(
                     "a page of `{name}` does not start at its key"
                 ))));
             }
             for s in &steps {
                 let sk = s.key();
                 if sk <= *last && *last != [0; 16] {
-                    return Ok(Some(projection_failure(format!(
+                    return Ok(Err(projection_failure(format!(
                         "the pages of `{name}` are out of order"
                     ))));
                 }
                 *last = sk;
                 if let Err(c) = replay.apply(&s.step()) {
-                    return Ok(Some(projection_failure(format!(
+                    return Ok(Err(projection_failure(format!(
                         "the stored timeline of `{name}` does not replay: {c}"
                     ))));
                 }
@@ -840,24 +875,116 @@ impl Projections {
         }
         if let Some(snap) = snaps.next() {
             let (sk, _) = snap?;
-            return Ok(Some(projection_failure(format!(
+            return Ok(Err(projection_failure(format!(
                 "a snapshot stands where no page starts: {:?}",
                 String::from_utf8_lossy(&sk)
             ))));
         }
-        if stored != self.expected {
-            return Ok(Some(projection_failure(
-                "the timeline pages do not hold exactly the live changes of the entries",
+        Ok(Ok(stored))
+    }
+}
+
+/// The `a`, `i` and `t` keys (with values) that entry `seq` implies.
+fn implied_keys(seq: u64, e: &Entry, nodes: &[(u8, u64, Hash)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let a = &e.amendment;
+    let mut out = vec![
+        (keys::by_agreement(&a.agreement, seq), Vec::new()),
+        (keys::by_id(&a.agreement, &a.id), seq.to_be_bytes().to_vec()),
+    ];
+    for &(level, index, hash) in nodes {
+        out.push((keys::tree(level, index), hash.to_vec()));
+    }
+    out
+}
+
+fn key_hash(k: &[u8], v: &[u8]) -> Hash {
+    use sha2::Digest;
+    sha2::Sha256::new()
+        .chain_update((k.len() as u32).to_be_bytes())
+        .chain_update(k)
+        .chain_update(v)
+        .finalize()
+        .into()
+}
+
+/// The multiset hash of the stored `a`, `i` and `t` keys that belong to the
+/// first `upto` entries (malformed ones are left to the later checks).
+fn stored_keys<S: Store + ?Sized>(store: &S, upto: u64) -> Result<MultisetHash, StoreError> {
+    let mut m = MultisetHash::default();
+    for prefix in [keys::BY_AGREEMENT, keys::BY_ID, keys::TREE] {
+        for item in store.scan(&[prefix], Some(&keys::prefix_end(&[prefix]))) {
+            let (k, val) = item?;
+            let seq = match prefix {
+                keys::BY_AGREEMENT => keys::split_by_agreement(&k).map(|(_, s)| s),
+                keys::BY_ID => <[u8; 8]>::try_from(val.as_slice())
+                    .ok()
+                    .map(u64::from_be_bytes),
+                _ => keys::split_tree(&k).and_then(|(level, index)| {
+                    index
+                        .checked_add(1)
+                        .and_then(|i| i.checked_mul(1u64.checked_shl(u32::from(level))?))
+                        .map(|end| end - 1)
+                }),
+            };
+            if seq.is_some_and(|s| s < upto) {
+                m.add(&key_hash(&k, &val), false);
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// The first of the first `upto` entries whose index keys or Merkle nodes
+/// are missing or wrong, read key by key (only when the sums differ).
+fn first_key_failure<S: Store + ?Sized>(
+    store: &S,
+    origin: &Origin,
+    upto: u64,
+) -> Result<Option<Failure>, StoreError> {
+    let mut v = Verifier::new(origin, None);
+    let end = keys::prefix_end(&[keys::ENTRY]);
+    for item in store.scan(&keys::entry(0), Some(&end)) {
+        let (k, value) = item?;
+        let (Some(seq), Some(stored)) = (keys::entry_seq(&k), StoredEntry::split(&value)) else {
+            break;
+        };
+        if seq >= upto {
+            break;
+        }
+        let Ok(e) = v.check(seq, stored.bytes, &stored.leaf, &stored.chain) else {
+            break;
+        };
+        let a = &e.amendment;
+        if store
+            .get(&keys::by_agreement(&a.agreement, seq))?
+            .is_none_or(|v| !v.is_empty())
+        {
+            return Ok(Some(fail(
+                Some(seq),
+                Kind::IndexMismatch,
+                format!("the index of `{}` does not list this entry", a.agreement),
             )));
         }
-        let end = keys::prefix_end(&[keys::RETRACTED]);
-        let n = store.scan(&[keys::RETRACTED], Some(&end)).count() as u64;
-        if n != self.retractions {
-            return Ok(Some(projection_failure(format!(
-                "{n} retraction keys are stored for {} retractions",
-                self.retractions
-            ))));
+        let id_seq = store.get(&keys::by_id(&a.agreement, &a.id))?;
+        if id_seq.as_deref() != Some(&seq.to_be_bytes()[..]) {
+            return Ok(Some(fail(
+                Some(seq),
+                Kind::IndexMismatch,
+                format!(
+                    "the idempotency key of `{}` / `{}` does not point at this entry",
+                    a.agreement, a.id
+                ),
+            )));
         }
-        Ok(None)
+        for &(level, index, hash) in v.nodes() {
+            if store.get(&keys::tree(level, index))?.as_deref() != Some(&hash[..]) {
+                return Ok(Some(fail(
+                    Some(seq),
+                    Kind::TreeMismatch,
+                    format!("the stored Merkle node {level}/{index}, completed by this entry, is missing or wrong"),
+                )));
+            }
+        }
     }
+    Ok(None)
 }

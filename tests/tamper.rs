@@ -1270,7 +1270,8 @@ impl Store for Counting {
 }
 
 /// The audit reads each key a bounded number of times: a constant number of
-/// scans and O(1) point reads per entry, so its work is linear in the ledger.
+/// ordered scans (each key read at most three times) and point reads only
+/// for retractions, so its work is linear in the ledger.
 fn streaming(w: &World) {
     let mut per_entry = Vec::new();
     for size in [16u64, 60, 120, w.n()] {
@@ -1286,13 +1287,17 @@ fn streaming(w: &World) {
             s.scans.load(Relaxed),
             s.items.load(Relaxed),
         );
-        assert!(scans <= 8, "{scans} scans for {size} entries");
+        // Scans: entries; the stored a, i, t keys (summed); a and i again
+        // (strays); t; pages; snapshots; retraction keys; everything (foreign).
+        assert!(scans <= 12, "{scans} scans for {size} entries");
+        // Point reads: the metadata, and three per retraction (its key, the
+        // target's idempotency key and entry); index keys are not read one by one.
         assert!(
-            gets <= 4 * size + 8,
+            gets <= size / 4 + 8,
             "{gets} point reads for {size} entries"
         );
         assert!(
-            items <= 2 * m.len() as u64 + 8,
+            items <= 3 * m.len() as u64 + 8,
             "{items} pairs scanned for {} keys",
             m.len()
         );

@@ -159,7 +159,8 @@ pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
     if !SledStore::exists(ctx.ledger) {
         return Err(Fail::Error(Error::Missing(ctx.ledger.to_path_buf())));
     }
-    let store = SledStore::open(ctx.ledger, ctx.wait)?;
+    // The audit reads in key order: a small page cache keeps its memory low.
+    let store = SledStore::open_with_cache(ctx.ledger, ctx.wait, pactum::store::SCAN_CACHE)?;
     let total = store
         .get(&keys::meta("head"))
         .ok()

@@ -13,6 +13,9 @@ use super::{Pair, Scan, Store, StoreError, Write};
 
 /// sled's page cache for readers.
 pub const READ_CACHE: u64 = 64 * 1024 * 1024;
+/// sled's page cache for the audit, which reads in key order (two scans
+/// at once): a larger cache only holds pages it will not read again.
+pub const SCAN_CACHE: u64 = 16 * 1024 * 1024;
 /// sled's page cache for writers: a large batch touches index and projection
 /// keys of many agreements, and with a small cache sled evicts and re-reads
 /// the same pages within the batch (measured: 100,000 amendments of 1,000
