@@ -578,11 +578,6 @@ impl Work {
         }
         &at.insert((i, r)).1
     }
-
-    /// Rough bytes held (for the writer's cache).
-    pub fn weight(&self) -> usize {
-        self.steps.len() + self.marks.len() * (1 + self.tip.clauses.len())
-    }
 }
 
 /// The writes that replace every stored projection (pages, snapshots,
