@@ -87,7 +87,7 @@ fn print_report(json: bool, file: bool, what: &str, r: &Report) -> Result<(), Fa
         let checked = if file {
             "every leaf and link, and the trailer"
         } else {
-            "every leaf and link, both indexes and the head"
+            "every leaf and link, both indexes, the stored projections and the head"
         };
         out.line(format!(
             "ok: {what}: {} entries verified: {checked}",
