@@ -506,28 +506,53 @@ pub fn state(
             _ => None,
         })
         .ok_or_else(|| ProjectionError::NotEstablished(agreement.clone()))?;
-    let mut r = replay(&steps, Some(at)).map_err(ProjectionError::Inconsistent)?;
-    r.expire(at);
-    let status = match (r.established, r.terminated) {
-        (None, _) => Status::NotYetInForce,
-        (Some(_), Some(_)) => Status::Terminated,
-        (Some(_), None) => Status::InForce,
-    };
-    let clauses: Vec<Clause> = r.clauses.into_values().collect();
-    let digest = digest(agreement, status, &title, &parties, &clauses);
-    Ok(State {
-        agreement: agreement.clone(),
+    let r = replay(&steps, Some(at)).map_err(ProjectionError::Inconsistent)?;
+    let header = (title, parties, established);
+    Ok(State::from_replay(
+        agreement,
         at,
-        known_at: known,
+        known,
         known_through,
-        status,
-        title,
-        parties,
-        established,
-        terminated: r.terminated,
-        clauses,
-        digest,
-    })
+        r,
+        header,
+    ))
+}
+
+impl State {
+    /// The state on `at` from the replay of every step up to `at` (it
+    /// expires the clauses ending before `at`); `header` is the establishing
+    /// change's title, parties and date.
+    pub fn from_replay(
+        agreement: &AgreementId,
+        at: Date,
+        known_at: KnownAt,
+        known_through: u64,
+        mut r: Replay,
+        header: (String, Vec<Party>, Date),
+    ) -> State {
+        let (title, parties, established) = header;
+        r.expire(at);
+        let status = match (r.established, r.terminated) {
+            (None, _) => Status::NotYetInForce,
+            (Some(_), Some(_)) => Status::Terminated,
+            (Some(_), None) => Status::InForce,
+        };
+        let clauses: Vec<Clause> = r.clauses.into_values().collect();
+        let digest = digest(agreement, status, &title, &parties, &clauses);
+        State {
+            agreement: agreement.clone(),
+            at,
+            known_at,
+            known_through,
+            status,
+            title,
+            parties,
+            established,
+            terminated: r.terminated,
+            clauses,
+            digest,
+        }
+    }
 }
 
 // ---------------------------------------------------------------- diff

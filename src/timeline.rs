@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec;
 use crate::error::Error;
 use crate::model::*;
-use crate::projection::{self, Conflict, ProjectionError, Replay, State, Status, Step};
+use crate::projection::{self, Conflict, ProjectionError, Replay, State, Step};
 use crate::store::{keys, Store, Write};
 
 /// The most steps one page holds.
@@ -234,8 +234,7 @@ pub fn state<S: Store + ?Sized>(
                 .map_err(|c| Error::from(ProjectionError::Inconsistent(c)))?;
         }
     }
-    r.expire(at);
-    let (title, parties, established) = match (r.established, first) {
+    let header = match (r.established, first) {
         (Some(d), _) => (
             std::mem::take(&mut r.title),
             std::mem::take(&mut r.parties),
@@ -255,26 +254,14 @@ pub fn state<S: Store + ?Sized>(
         ) => (title, parties, date),
         (None, _) => return Err(ProjectionError::NotEstablished(agreement.clone()).into()),
     };
-    let status = match (r.established, r.terminated) {
-        (None, _) => Status::NotYetInForce,
-        (Some(_), Some(_)) => Status::Terminated,
-        (Some(_), None) => Status::InForce,
-    };
-    let clauses: Vec<projection::Clause> = r.clauses.into_values().collect();
-    let digest = projection::digest(agreement, status, &title, &parties, &clauses);
-    Ok(State {
-        agreement: agreement.clone(),
+    Ok(State::from_replay(
+        agreement,
         at,
-        known_at: projection::KnownAt::All,
+        projection::KnownAt::All,
         known_through,
-        status,
-        title,
-        parties,
-        established,
-        terminated: r.terminated,
-        clauses,
-        digest,
-    })
+        r,
+        header,
+    ))
 }
 
 /// One agreement's timeline while a batch is judged and written: the loaded
