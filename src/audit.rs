@@ -400,7 +400,7 @@ pub fn audit_store<S: Store + ?Sized>(
     let (entries, side) = std::thread::scope(|scope| {
         let side = scope.spawn(|| -> Result<Side, StoreError> {
             Ok(Side {
-                keys: stored_keys(store, u64::MAX)?,
+                keys: stored_keys(store, u64::MAX, head.count)?,
                 pages: stored_steps(store)?,
             })
         });
@@ -457,10 +457,11 @@ pub fn audit_store<S: Store + ?Sized>(
     // The keys of the entries verified: on a difference, find the first
     // entry whose keys are wrong (it comes before any failure found above).
     let upto = v.count();
+    let strays = side.keys.strays;
     let stored = if stopped.is_none() {
-        side.keys
+        side.keys.sum
     } else {
-        stored_keys(store, upto)?
+        stored_keys(store, upto, head.count)?.sum
     };
     if stored != expected_keys {
         if let Some(f) = first_key_failure(store, &origin, upto)? {
@@ -504,61 +505,10 @@ pub fn audit_store<S: Store + ?Sized>(
         };
         return done(report, Some(&v), fail(None, Kind::WitnessMismatch, detail));
     }
-    // Index keys with no entry behind them.
-    for (prefix, what) in [(keys::BY_AGREEMENT, "index"), (keys::BY_ID, "idempotency")] {
-        let end = keys::prefix_end(&[prefix]);
-        let mut n = 0u64;
-        for item in store.scan(&[prefix], Some(&end)) {
-            let (k, val) = item?;
-            n += 1;
-            if n > count {
-                let seq = stray_seq(prefix, &k, &val);
-                return done(
-                    report,
-                    Some(&v),
-                    fail(
-                        seq,
-                        Kind::IndexMismatch,
-                        format!(
-                            "a {what} key names no entry: {}",
-                            String::from_utf8_lossy(&k[1..])
-                        ),
-                    ),
-                );
-            }
-            // Checked cheaply: the key must name a real entry of its agreement.
-            if let Some(f) = check_index_key(prefix, &k, &val, count) {
-                return done(report, Some(&v), f);
-            }
-        }
-    }
-    // Merkle nodes: exactly one per complete subtree (count − popcount(count) of them).
-    let tree_end = keys::prefix_end(&[keys::TREE]);
-    let mut nodes = 0u64;
-    for item in store.scan(&[keys::TREE], Some(&tree_end)) {
-        let (k, val) = item?;
-        nodes += 1;
-        let complete = keys::split_tree(&k).is_some_and(|(level, index)| {
-            (1..64).contains(&level)
-                && index
-                    .checked_add(1)
-                    .and_then(|i| i.checked_mul(1u64 << level))
-                    .is_some_and(|end| end <= count)
-        });
-        if !complete || val.len() != 32 || nodes > count - count.count_ones() as u64 {
-            return done(
-                report,
-                Some(&v),
-                fail(
-                    None,
-                    Kind::TreeMismatch,
-                    format!(
-                        "a stray Merkle node key is stored: {:?}",
-                        String::from_utf8_lossy(&k)
-                    ),
-                ),
-            );
-        }
+    // Index keys with no entry behind them, stray Merkle nodes (found by
+    // the second thread's scan, against the head's count, which is `count`).
+    if let Some(f) = strays {
+        return done(report, Some(&v), f);
     }
     // The stored projections: what `state` reads.
     if let Some(f) = projections.finish(store, side.pages)? {
@@ -786,8 +736,8 @@ impl Projections {
 
 /// What the audit's second thread finds.
 struct Side {
-    /// The sum of every stored `a`, `i` and `t` key.
-    keys: MultisetHash,
+    /// The sums of the stored `a`, `i` and `t` keys, and the first stray.
+    keys: StoredKeys,
     /// The sum of the pages' steps, or the first fault in the pages and snapshots.
     pages: Result<MultisetHash, Failure>,
 }
@@ -907,13 +857,29 @@ fn key_hash(k: &[u8], v: &[u8]) -> Hash {
         .into()
 }
 
-/// The multiset hash of the stored `a`, `i` and `t` keys that belong to the
-/// first `upto` entries (malformed ones are left to the later checks).
-fn stored_keys<S: Store + ?Sized>(store: &S, upto: u64) -> Result<MultisetHash, StoreError> {
-    let mut m = MultisetHash::default();
+/// What one ordered scan of the stored `a`, `i` and `t` keys finds.
+struct StoredKeys {
+    /// The multiset hash of those that belong to the first `upto` entries
+    /// (malformed ones are left to `strays`).
+    sum: MultisetHash,
+    /// The first key that cannot belong to a ledger of `count` entries: an
+    /// index key beyond the count-th or naming no entry, a malformed key, a
+    /// Merkle node that is not a complete subtree of `count` leaves.
+    strays: Option<Failure>,
+}
+
+fn stored_keys<S: Store + ?Sized>(
+    store: &S,
+    upto: u64,
+    count: u64,
+) -> Result<StoredKeys, StoreError> {
+    let mut sum = MultisetHash::default();
+    let mut strays = None;
     for prefix in [keys::BY_AGREEMENT, keys::BY_ID, keys::TREE] {
+        let mut n = 0u64;
         for item in store.scan(&[prefix], Some(&keys::prefix_end(&[prefix]))) {
             let (k, val) = item?;
+            n += 1;
             let seq = match prefix {
                 keys::BY_AGREEMENT => keys::split_by_agreement(&k).map(|(_, s)| s),
                 keys::BY_ID => <[u8; 8]>::try_from(val.as_slice())
@@ -927,11 +893,57 @@ fn stored_keys<S: Store + ?Sized>(store: &S, upto: u64) -> Result<MultisetHash, 
                 }),
             };
             if seq.is_some_and(|s| s < upto) {
-                m.add(&key_hash(&k, &val), false);
+                sum.add(&key_hash(&k, &val), false);
+            }
+            if strays.is_none() {
+                strays = stray(prefix, &k, &val, n, count);
             }
         }
     }
-    Ok(m)
+    Ok(StoredKeys { sum, strays })
+}
+
+/// Whether the `n`-th stored key of its kind cannot belong to a ledger of
+/// `count` entries.
+fn stray(prefix: u8, k: &[u8], val: &[u8], n: u64, count: u64) -> Option<Failure> {
+    if prefix == keys::TREE {
+        // Exactly one node per complete subtree (count − popcount(count) of them).
+        let complete = keys::split_tree(k).is_some_and(|(level, index)| {
+            (1..64).contains(&level)
+                && index
+                    .checked_add(1)
+                    .and_then(|i| i.checked_mul(1u64 << level))
+                    .is_some_and(|end| end <= count)
+        });
+        if !complete || val.len() != 32 || n > count - count.count_ones() as u64 {
+            return Some(fail(
+                None,
+                Kind::TreeMismatch,
+                format!(
+                    "a stray Merkle node key is stored: {:?}",
+                    String::from_utf8_lossy(k)
+                ),
+            ));
+        }
+        return None;
+    }
+    if n > count {
+        let what = if prefix == keys::BY_AGREEMENT {
+            "index"
+        } else {
+            "idempotency"
+        };
+        return Some(fail(
+            stray_seq(prefix, k, val),
+            Kind::IndexMismatch,
+            format!(
+                "a {what} key names no entry: {}",
+                String::from_utf8_lossy(&k[1..])
+            ),
+        ));
+    }
+    // Checked cheaply: the key must name a real entry of its agreement.
+    check_index_key(prefix, k, val, count)
 }
 
 /// The first of the first `upto` entries whose index keys or Merkle nodes

@@ -429,10 +429,7 @@ impl<S: Store> Ledger<S> {
 
     /// Reads and decodes the entry at `seq` (checking its leaf).
     pub fn entry(&self, seq: u64) -> Result<Option<Entry>, Error> {
-        let Some(v) = self.store.get(&keys::entry(seq))? else {
-            return Ok(None);
-        };
-        decode_stored(seq, &v).map(|(e, _)| Some(e))
+        read_entry(&self.store, seq)
     }
 
     /// The chain hash stored with the entry at `seq`.
@@ -530,14 +527,7 @@ impl<S: Store> Ledger<S> {
 
     /// The seq of the entry recording (agreement, id), if any.
     pub fn find(&self, agreement: &AgreementId, id: &AmendmentId) -> Result<Option<u64>, Error> {
-        match self.store.get(&keys::by_id(agreement, id))? {
-            None => Ok(None),
-            Some(v) => {
-                Ok(Some(u64::from_be_bytes(v.as_slice().try_into().map_err(
-                    |_| damaged(None, "malformed idempotency value"),
-                )?)))
-            }
-        }
+        stored_seq(&self.store, &keys::by_id(agreement, id), "idempotency")
     }
 
     /// Appends a batch of amendments recorded at `now`: validates each against
@@ -604,24 +594,12 @@ impl<S: Store> Ledger<S> {
             }
             // Idempotency: the same (agreement, id) recorded before, or earlier in this batch.
             let key = (a.agreement.clone(), a.id.clone());
-            let earlier = match judge.pending.get(&key) {
+            let earlier = match judge.lookup(&a.agreement, &a.id)? {
                 Some((seq, earlier)) => Some((
-                    *seq,
-                    codec::amendment_bytes(earlier).map_err(|e| refuse(None, e.0))?,
+                    seq,
+                    codec::amendment_bytes(&earlier).map_err(|e| damaged(Some(seq), e.0))?,
                 )),
-                None => match self.find(&a.agreement, &a.id)? {
-                    Some(seq) => {
-                        let e = self.entry(seq)?.ok_or_else(|| {
-                            damaged(Some(seq), "the idempotency key names a missing entry")
-                        })?;
-                        Some((
-                            seq,
-                            codec::amendment_bytes(&e.amendment)
-                                .map_err(|e| damaged(Some(seq), e.0))?,
-                        ))
-                    }
-                    None => None,
-                },
+                None => None,
             };
             if let Some((seq, original)) = earlier {
                 if original == bytes {
@@ -855,14 +833,9 @@ impl<'s, S: Store> Judge<'s, S> {
         if let Some((seq, a)) = self.pending.get(&(agreement.clone(), id.clone())) {
             return Ok(Some((*seq, a.clone())));
         }
-        let Some(v) = self.store.get(&keys::by_id(agreement, id))? else {
+        let Some(seq) = stored_seq(self.store, &keys::by_id(agreement, id), "idempotency")? else {
             return Ok(None);
         };
-        let seq = u64::from_be_bytes(
-            v.as_slice()
-                .try_into()
-                .map_err(|_| damaged(None, "malformed idempotency value"))?,
-        );
         let e = read_entry(self.store, seq)?
             .ok_or_else(|| damaged(Some(seq), "the idempotency key names a missing entry"))?;
         Ok(Some((seq, e.amendment)))
@@ -895,14 +868,13 @@ impl<'s, S: Store> Judge<'s, S> {
                 let key = (a.agreement.clone(), target.clone());
                 let by = match self.retracted.get(&key) {
                     Some(by) => Some(by.clone()),
-                    None => match self.store.get(&keys::retracted(&a.agreement, target))? {
+                    None => match stored_seq(
+                        self.store,
+                        &keys::retracted(&a.agreement, target),
+                        "retraction",
+                    )? {
                         None => None,
-                        Some(v) => {
-                            let seq = u64::from_be_bytes(
-                                v.as_slice()
-                                    .try_into()
-                                    .map_err(|_| damaged(None, "malformed retraction value"))?,
-                            );
+                        Some(seq) => {
                             let e = read_entry(self.store, seq)?.ok_or_else(|| {
                                 damaged(Some(seq), "a retraction key names a missing entry")
                             })?;
@@ -948,6 +920,18 @@ impl<'s, S: Store> Judge<'s, S> {
 }
 
 /// Reads and decodes the entry at `seq` of a store.
+/// The seq a key holds as its value (`u64_be`), if the key is stored.
+fn stored_seq<S: Store + ?Sized>(store: &S, key: &[u8], what: &str) -> Result<Option<u64>, Error> {
+    match store.get(key)? {
+        None => Ok(None),
+        Some(v) => {
+            Ok(Some(u64::from_be_bytes(v.as_slice().try_into().map_err(
+                |_| damaged(None, format!("malformed {what} value")),
+            )?)))
+        }
+    }
+}
+
 fn read_entry<S: Store + ?Sized>(store: &S, seq: u64) -> Result<Option<Entry>, Error> {
     match store.get(&keys::entry(seq))? {
         None => Ok(None),

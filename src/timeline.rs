@@ -292,7 +292,20 @@ impl Work {
             Some((k, r)) => (Some(k), r),
             None => (None, Replay::new()),
         };
-        let mut w = Work {
+        let mut w = Work::at_base(agreement, base_key, base);
+        for p in pages(store, agreement, base_key.as_ref(), None) {
+            let (k, steps) = p?;
+            w.old_pages.push(k);
+            w.steps.extend(steps);
+        }
+        w.replay_stored()?;
+        Ok(w)
+    }
+
+    /// The region from a snapshot (`base_key`, with its replay `base`), or
+    /// from the beginning, before any step is loaded.
+    fn at_base(agreement: &AgreementId, base_key: Option<StepKey>, base: Replay) -> Work {
+        Work {
             agreement: agreement.clone(),
             base_key,
             steps: Vec::new(),
@@ -301,18 +314,17 @@ impl Work {
             old_pages: Vec::new(),
             old_snaps: base_key.into_iter().collect(),
             dirty: None,
-        };
-        for p in pages(store, agreement, base_key.as_ref(), None) {
-            let (k, steps) = p?;
-            w.old_pages.push(k);
-            w.steps.extend(steps);
         }
-        w.replay_from(0, None).map_err(|c| {
+    }
+
+    /// Replays the loaded region from its base: stored steps must apply.
+    fn replay_stored(&mut self) -> Result<(), Error> {
+        self.replay_from(0, None).map_err(|c| {
             damaged(format!(
-                "the stored timeline of `{agreement}` does not replay: {c}"
+                "the stored timeline of `{}` does not replay: {c}",
+                self.agreement
             ))
-        })?;
-        Ok(w)
+        })
     }
 
     /// Extends the loaded region backwards so that it holds `key`.
@@ -355,12 +367,7 @@ impl Work {
         self.old_snaps = snaps;
         self.base_key = new_base;
         self.marks = vec![(0, replay)];
-        let agreement = self.agreement.clone();
-        self.replay_from(0, None).map_err(|c| {
-            damaged(format!(
-                "the stored timeline of `{agreement}` does not replay: {c}"
-            ))
-        })
+        self.replay_stored()
     }
 
     /// Replays from the last mark at or before step `i` to the end, renewing
@@ -535,8 +542,9 @@ impl Work {
             since += end - i;
             i = end;
         }
-        gone_pages.retain(|k| !new_pages.contains(k));
-        gone_snaps.retain(|k| !new_snaps.contains(k));
+        // Both lists are in key order.
+        gone_pages.retain(|k| new_pages.binary_search(k).is_err());
+        gone_snaps.retain(|k| new_snaps.binary_search(k).is_err());
         for k in &gone_pages {
             out.push(Write::Delete(keys::page(&self.agreement, k)));
         }
@@ -587,16 +595,9 @@ pub fn rebuild<S: Store + ?Sized>(store: &S) -> Result<Vec<Write>, Error> {
         let seq = keys::entry_seq(&k).ok_or_else(|| damaged("malformed entry key"))?;
         let (e, _) = crate::ledger::decode_stored(seq, &v)?;
         let a = &e.amendment;
-        let w = works.entry(a.agreement.clone()).or_insert_with(|| Work {
-            agreement: a.agreement.clone(),
-            base_key: None,
-            steps: Vec::new(),
-            marks: vec![(0, Replay::new())],
-            tip: Replay::new(),
-            old_pages: Vec::new(),
-            old_snaps: Vec::new(),
-            dirty: None,
-        });
+        let w = works
+            .entry(a.agreement.clone())
+            .or_insert_with(|| Work::at_base(&a.agreement, None, Replay::new()));
         let judged = match a.retracts() {
             Some(target) => {
                 let t = seqs

@@ -1208,6 +1208,52 @@ fn golden_v1_export_still_imports_verifies_and_projects() {
     );
 }
 
+/// `fixtures/golden/v2-layout.txt`: the bytes layout 2 stores beside the
+/// entries for the golden export once imported: every `r`, `l` and `s` key
+/// and value, the snapshot encoding of each agreement's replay at its end
+/// (the history is too short to store a snapshot), and the head witness
+/// record. A change here is a change of the stored format (docs/format.md
+/// §4.1, §18). `PACTUM_BLESS=1` rewrites it.
+#[test]
+fn golden_layout_2_stored_projections_and_witness() {
+    use pactum::store::{keys, SledStore, Store};
+    let e = Env::new();
+    e.ok(&["import", &fixture("golden/v1-export.jsonl")]);
+    let hex = |b: &[u8]| pactum::chain::hex(b);
+    let mut out = String::new();
+    {
+        let store = SledStore::open(&e.ledger(), std::time::Duration::from_secs(5)).expect("open");
+        let mut ends: std::collections::BTreeMap<String, pactum::projection::Replay> =
+            Default::default();
+        for prefix in [keys::RETRACTED, keys::PAGE, keys::SNAPSHOT] {
+            for item in store.scan(&[prefix], Some(&keys::prefix_end(&[prefix]))) {
+                let (k, v) = item.expect("read");
+                out.push_str(&format!("{} {}\n", hex(&k), hex(&v)));
+                if prefix == keys::PAGE {
+                    let (name, _) = keys::split_projection(&k).expect("page key");
+                    let r = ends.entry(name.to_string()).or_default();
+                    for step in pactum::timeline::decode_page(&v).expect("page") {
+                        r.apply(&step.step()).expect("replays");
+                    }
+                }
+            }
+        }
+        for (name, r) in &ends {
+            let bytes = pactum::timeline::encode_snapshot(r);
+            out.push_str(&format!("snapshot-at-end {name} {}\n", hex(&bytes)));
+        }
+    }
+    let witness = std::fs::read(e.ledger().join("pactum.head")).expect("witness");
+    out.push_str(&format!("pactum.head {}\n", hex(&witness)));
+    let path = root().join("fixtures/golden/v2-layout.txt");
+    if std::env::var_os("PACTUM_BLESS").is_some() {
+        std::fs::write(&path, &out).expect("write golden");
+    }
+    let expected = std::fs::read_to_string(&path).expect("fixtures/golden/v2-layout.txt");
+    assert_eq!(out, expected, "the stored bytes of layout 2 changed");
+    assert!(out.contains("snapshot-at-end microsoft-openai"), "{out}");
+}
+
 // ---------------------------------------------------------------- damaged sled files
 
 #[test]

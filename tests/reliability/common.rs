@@ -224,3 +224,17 @@ pub fn unclean(stderr: &str) -> Option<&'static str> {
     .into_iter()
     .find(|f| stderr.contains(f))
 }
+
+/// Copies a folder (a ledger, say) with everything in it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for e in std::fs::read_dir(from).expect("read folder") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}

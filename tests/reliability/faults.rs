@@ -29,19 +29,6 @@ fn open(path: &Path) -> SledStore {
     SledStore::open(path, WAIT).expect("open sled")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create folder");
-    for e in std::fs::read_dir(from).expect("read folder") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// A fault hook that counts the steps it is called at, records their names,
 /// and fails step number `fail_at` (1-based; 0: never).
 fn install(store: &mut SledStore, fail_at: usize) -> (Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>) {

@@ -46,6 +46,18 @@ struct Case {
     expect: Vec<String>,
 }
 
+impl Case {
+    /// An input that must be refused, its error quoting each of `expect`.
+    fn refused(name: &str, input: Input, expect: &[&str]) -> Case {
+        Case {
+            name: name.to_string(),
+            input,
+            accept: false,
+            expect: expect.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 struct Run {
     code: Option<i32>,
     stdout: String,
@@ -251,14 +263,8 @@ fn nested(depth: usize, open: &str, inner: &str, close: &str) -> String {
 /// Inputs whose refusal quotes a part of them that holds a NUL or an ESC.
 fn echo_cases(dir: &Path) -> Vec<Case> {
     let mut v: Vec<Case> = Vec::new();
-    let mut refuse = |name: &str, input: Input, expect: &[&str]| {
-        v.push(Case {
-            name: name.to_string(),
-            input,
-            accept: false,
-            expect: expect.iter().map(|s| s.to_string()).collect(),
-        })
-    };
+    let mut refuse =
+        |name: &str, input: Input, expect: &[&str]| v.push(Case::refused(name, input, expect));
     let f = |name: &str, bytes: &dyn AsRef<[u8]>| Input::File(write(dir, name, bytes));
     refuse(
         "a NUL escape in an amendment id",
@@ -305,14 +311,8 @@ fn echo_cases(dir: &Path) -> Vec<Case> {
 
 fn cases(dir: &Path) -> Vec<Case> {
     let mut v: Vec<Case> = Vec::new();
-    let mut refuse = |name: &str, input: Input, expect: &[&str]| {
-        v.push(Case {
-            name: name.to_string(),
-            input,
-            accept: false,
-            expect: expect.iter().map(|s| s.to_string()).collect(),
-        })
-    };
+    let mut refuse =
+        |name: &str, input: Input, expect: &[&str]| v.push(Case::refused(name, input, expect));
     let f = |name: &str, bytes: &dyn AsRef<[u8]>| Input::File(write(dir, name, bytes));
 
     // ---- size
@@ -834,19 +834,6 @@ fn cases(dir: &Path) -> Vec<Case> {
 
 fn ledger_snapshot(path: &Path) -> Snapshot {
     snapshot(&SledStore::open(path, Duration::from_secs(30)).expect("open ledger"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create folder");
-    for e in std::fs::read_dir(from).expect("read folder") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// Problems with one run, if any.
