@@ -244,11 +244,22 @@ fn write_conf(path: &Path) -> Result<(), StoreError> {
     if std::fs::read(&conf).is_ok_and(|b| b.len() >= SLED_CONF.len()) {
         return Ok(());
     }
-    let tmp = path.join("conf.pactum-tmp");
-    std::fs::create_dir_all(path)
+    // A temporary file of this process's own: processes creating the same
+    // ledger at once each write theirs and rename it; the last rename wins,
+    // and every one of them is the same constant text.
+    let tmp = path.join(format!("conf.pactum-tmp.{}", std::process::id()));
+    let written = std::fs::create_dir_all(path)
         .and_then(|()| std::fs::write(&tmp, SLED_CONF))
-        .and_then(|()| std::fs::rename(&tmp, &conf))
-        .map_err(|e| io(path, "cannot write sled's configuration", e))
+        .and_then(|()| std::fs::rename(&tmp, &conf));
+    match written {
+        Ok(()) => Ok(()),
+        // Another process may have written it whole meanwhile.
+        Err(_) if std::fs::read(&conf).is_ok_and(|b| b.len() >= SLED_CONF.len()) => {
+            let _ = std::fs::remove_file(&tmp);
+            Ok(())
+        }
+        Err(e) => Err(io(path, "cannot write sled's configuration", e)),
+    }
 }
 
 /// Removes `snap.*.generating`: snapshots sled was writing when it was
