@@ -12,12 +12,11 @@ use std::fmt;
 
 use crate::chain::{self, Checkpoint, CheckpointText, Hash, Origin};
 use crate::codec::{self, Entry};
-use crate::ledger::{Head, StoredEntry, LAYOUT_VERSION};
+use crate::layout::{self, keys, Head, StepKey, StepRec, StoredEntry, LAYOUT_VERSION};
 use crate::merkle::{self, Frontier};
 use crate::model::RecordedAt;
 use crate::projection::Replay;
-use crate::store::{keys, Store, StoreError};
-use crate::timeline::{self, StepKey, StepRec};
+use crate::store::{Store, StoreError};
 
 /// What kind of damage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -434,7 +433,7 @@ pub fn audit_store<S: Store + ?Sized>(
                 };
                 // The index keys and Merkle nodes this entry implies, compared with
                 // the stored ones below in one ordered scan (not a read per entry).
-                for (k, val) in implied_keys(seq, &e, v.nodes()) {
+                for (k, val) in implied_keys(&e, &stored, v.nodes()) {
                     expected_keys.add(&key_hash(&k, &val), false);
                 }
                 if let Some(f) = projections.entry(store, seq, &e)? {
@@ -498,7 +497,7 @@ pub fn audit_store<S: Store + ?Sized>(
         );
     }
     // The witness of the last acknowledged write.
-    if let Err(e) = crate::ledger::check_witness(store, &head) {
+    if let Err(e) = layout::check_witness(store, &head) {
         let detail = match e {
             crate::error::Error::Damaged { detail, .. } => detail,
             other => other.to_string(),
@@ -658,7 +657,7 @@ impl Projections {
     ) -> Result<Option<Failure>, StoreError> {
         let a = &e.amendment;
         let Some(target) = a.retracts() else {
-            for s in timeline::steps_of(seq, a) {
+            for s in layout::steps_of(seq, a) {
                 self.expected
                     .add(&step_hash(a.agreement.as_str(), &s), false);
             }
@@ -687,7 +686,7 @@ impl Projections {
             .filter(|t| *t < seq);
         let target_entry = match t {
             Some(t) => match store.get(&keys::entry(t))? {
-                Some(v) => crate::ledger::decode_stored(t, &v).ok().map(|(e, _)| e),
+                Some(v) => layout::decode_stored(t, &v).ok().map(|(e, _)| e),
                 None => None,
             },
             None => None,
@@ -699,7 +698,7 @@ impl Projections {
                 format!("the amendment `{target}` it retracts is not an earlier entry"),
             )));
         };
-        for s in timeline::steps_of(te.seq, &te.amendment) {
+        for s in layout::steps_of(te.seq, &te.amendment) {
             self.expected
                 .add(&step_hash(a.agreement.as_str(), &s), true);
         }
@@ -759,8 +758,8 @@ fn stored_steps<S: Store + ?Sized>(store: &S) -> Result<Result<MultisetHash, Fai
                     String::from_utf8_lossy(&k)
                 ))));
             };
-            let steps = match timeline::decode_page(&v) {
-                Ok(s) if !s.is_empty() && s.len() <= timeline::PAGE_STEPS => s,
+            let steps = match layout::decode_page(&v) {
+                Ok(s) if !s.is_empty() && s.len() <= layout::PAGE_STEPS => s,
                 Ok(_) => {
                     return Ok(Err(projection_failure(format!(
                         "a page of `{name}` holds no step or too many"
@@ -792,7 +791,7 @@ fn stored_steps<S: Store + ?Sized>(store: &S) -> Result<Result<MultisetHash, Fai
                         ))))
                     }
                     std::cmp::Ordering::Equal => {
-                        if timeline::encode_snapshot(replay) != *sv {
+                        if layout::encode_snapshot(replay) != *sv {
                             return Ok(Err(projection_failure(format!(
                                 "a snapshot of `{name}` is not the replay of the steps before it"
                             ))));
@@ -834,18 +833,21 @@ fn stored_steps<S: Store + ?Sized>(store: &S) -> Result<Result<MultisetHash, Fai
     }
 }
 
-/// The `a`, `i` and `t` keys (with values) that entry `seq` implies.
-fn implied_keys(seq: u64, e: &Entry, nodes: &[(u8, u64, Hash)]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let a = &e.amendment;
-    let mut out = vec![
-        (keys::by_agreement(&a.agreement, seq), Vec::new()),
-        (keys::by_id(&a.agreement, &a.id), seq.to_be_bytes().to_vec()),
-    ];
-    for &(level, index, hash) in nodes {
-        out.push((keys::tree(level, index), hash.to_vec()));
-    }
-    out
+/// The index, idempotency and Merkle keys (with values) that an entry
+/// implies ([`layout::entry_keys`]): the ones this scan sums. The entry key
+/// is the one being read, and the retraction keys are the projections'.
+fn implied_keys(
+    e: &Entry,
+    stored: &StoredEntry<'_>,
+    nodes: &[(u8, u64, Hash)],
+) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
+    layout::entry_keys(e, stored.bytes, &stored.leaf, &stored.chain, nodes)
+        .into_iter()
+        .filter(|(k, _)| SUMMED.contains(&k[0]))
 }
+
+/// The key kinds whose keys are compared with the entries as multiset sums.
+const SUMMED: [u8; 3] = [keys::BY_AGREEMENT, keys::BY_ID, keys::TREE];
 
 fn key_hash(k: &[u8], v: &[u8]) -> Hash {
     use sha2::Digest;
@@ -875,7 +877,7 @@ fn stored_keys<S: Store + ?Sized>(
 ) -> Result<StoredKeys, StoreError> {
     let mut sum = MultisetHash::default();
     let mut strays = None;
-    for prefix in [keys::BY_AGREEMENT, keys::BY_ID, keys::TREE] {
+    for prefix in SUMMED {
         let mut n = 0u64;
         for item in store.scan(&[prefix], Some(&keys::prefix_end(&[prefix]))) {
             let (k, val) = item?;

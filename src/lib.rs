@@ -39,6 +39,7 @@ pub mod codec;
 pub mod error;
 pub mod export;
 pub mod input;
+pub mod layout;
 pub mod ledger;
 pub mod limits;
 pub mod merkle;

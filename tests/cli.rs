@@ -792,7 +792,8 @@ fn tampered_ledger_fails_audit_naming_the_seq() {
     e.with_fixture();
     // Flip one bit of entry 3's stored bytes, directly in sled.
     {
-        use pactum::store::{keys, SledStore, Store, Write};
+        use pactum::layout::keys;
+        use pactum::store::{SledStore, Store, Write};
         let store = SledStore::open(&e.ledger(), std::time::Duration::from_secs(5)).expect("open");
         let mut v = store.get(&keys::entry(3)).expect("get").expect("entry 3");
         v[40] ^= 0x10;
@@ -832,7 +833,8 @@ fn tampered_ledger_fails_audit_naming_the_seq() {
 /// snapshots): the audit holds them to the entries.
 #[test]
 fn tampered_projection_fails_audit() {
-    use pactum::store::{keys, SledStore, Store, Write};
+    use pactum::layout::keys;
+    use pactum::store::{SledStore, Store, Write};
     let e = Env::new();
     e.with_fixture();
     let before = e.ok(&["state", "microsoft-openai", "--at", "2025-01-01"]);
@@ -845,14 +847,14 @@ fn tampered_projection_fails_audit() {
             .next()
             .expect("a page")
             .expect("read");
-        let mut steps = pactum::timeline::decode_page(&v).expect("page");
+        let mut steps = pactum::layout::decode_page(&v).expect("page");
         for s in &mut steps {
             if let pactum::model::Op::Add { text, .. } = &mut s.change.op {
                 text.push_str(" Altered.");
             }
         }
         store
-            .commit(vec![Write::Put(k, pactum::timeline::encode_page(&steps))])
+            .commit(vec![Write::Put(k, pactum::layout::encode_page(&steps))])
             .expect("tamper");
     }
     let after = e.ok(&["state", "microsoft-openai", "--at", "2025-01-01"]);
@@ -1216,7 +1218,8 @@ fn golden_v1_export_still_imports_verifies_and_projects() {
 /// §4.1, §18). `PACTUM_BLESS=1` rewrites it.
 #[test]
 fn golden_layout_2_stored_projections_and_witness() {
-    use pactum::store::{keys, SledStore, Store};
+    use pactum::layout::keys;
+    use pactum::store::{SledStore, Store};
     let e = Env::new();
     e.ok(&["import", &fixture("golden/v1-export.jsonl")]);
     let hex = |b: &[u8]| pactum::chain::hex(b);
@@ -1232,14 +1235,14 @@ fn golden_layout_2_stored_projections_and_witness() {
                 if prefix == keys::PAGE {
                     let (name, _) = keys::split_projection(&k).expect("page key");
                     let r = ends.entry(name.to_string()).or_default();
-                    for step in pactum::timeline::decode_page(&v).expect("page") {
+                    for step in pactum::layout::decode_page(&v).expect("page") {
                         r.apply(&step.step()).expect("replays");
                     }
                 }
             }
         }
         for (name, r) in &ends {
-            let bytes = pactum::timeline::encode_snapshot(r);
+            let bytes = pactum::layout::encode_snapshot(r);
             out.push_str(&format!("snapshot-at-end {name} {}\n", hex(&bytes)));
         }
     }

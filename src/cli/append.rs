@@ -107,7 +107,7 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
         None
     };
     let holds = match &store {
-        Some(s) => pactum::ledger::read_origin(s)?.is_some(),
+        Some(s) => pactum::layout::read_origin(s)?.is_some(),
         None => false,
     };
     let report = if !holds {

@@ -8,8 +8,9 @@ use pactum::audit::{self, Expect, Report};
 use pactum::chain::{self, Checkpoint, CheckpointText, Hash};
 use pactum::error::Error;
 use pactum::export;
+use pactum::layout::keys;
 use pactum::ledger::Head;
-use pactum::store::{keys, SledStore, Store};
+use pactum::store::{SledStore, Store};
 use pactum::Ledger;
 use serde::Serialize;
 
@@ -167,7 +168,7 @@ pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
         .flatten()
         .and_then(|h| Head::decode(&h))
         .map_or(0, |h| h.count);
-    if let (Some(t), Ok(Some(origin))) = (&text, pactum::ledger::read_origin(&store)) {
+    if let (Some(t), Ok(Some(origin))) = (&text, pactum::layout::read_origin(&store)) {
         if let Some(r) = wrong_origin(t, &origin) {
             return print_report(a.json, false, &ctx.ledger.display().to_string(), &r);
         }

@@ -212,7 +212,10 @@ impl Ctx<'_> {
         }
         let store = SledStore::open(self.ledger, self.wait)?;
         // sled's files without a ledger: a creation that never committed.
-        if pactum::ledger::read_origin(&store)?.is_none() && store.witness_get()?.is_none() {
+        if pactum::layout::read_origin(&store)?.is_none()
+            && pactum::layout::read_witness(store.witness_get()?.as_deref())
+                == pactum::layout::Witness::None
+        {
             return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
         }
         Ok(Ledger::open(store)?)
