@@ -200,10 +200,14 @@ impl RecordedAt {
     pub fn from_timestamp(t: jiff::Timestamp) -> RecordedAt {
         RecordedAt(t.as_microsecond())
     }
-    /// The latest time a ledger records: 9999-12-31T23:59:59.999999Z.
-    pub const MAX: RecordedAt = RecordedAt(253_402_300_799_999_999);
+    /// The latest time a ledger records: 9999-12-30T22:00:00Z, the
+    /// last microsecond jiff's `Timestamp::from_microsecond` takes (its range leaves room for
+    /// any UTC offset), so that every recorded time can be formatted and
+    /// parsed back (`--known-at`, exports).
+    pub const MAX: RecordedAt = RecordedAt(253_402_207_200_000_000);
 
-    /// Whether this time is one a ledger records (1970 to 9999).
+    /// Whether this time is one a ledger records (1970-01-01T00:00:00Z to
+    /// [`RecordedAt::MAX`]).
     pub fn in_range(self) -> bool {
         (0..=RecordedAt::MAX.0).contains(&self.0)
     }
@@ -943,5 +947,27 @@ impl Amendment {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every recorded time in range formats as RFC 3339 and parses back to
+    /// itself, up to the last one; the next microsecond is out of range (an
+    /// independent verifier found times in the last ~26 hours of the old
+    /// range that decoded but could never be formatted).
+    #[test]
+    fn every_recorded_time_in_range_formats_and_parses_back() {
+        let last = RecordedAt::MAX;
+        assert_eq!(last.to_string(), "9999-12-30T22:00:00.000000Z");
+        assert!(!RecordedAt(last.0 + 1).in_range());
+        assert!(jiff::Timestamp::from_microsecond(last.0 + 1).is_err());
+        for t in [0, 1, last.0 - 3_600_000_000 * 26, last.0 - 1, last.0] {
+            let text = RecordedAt(t).to_string();
+            let back: jiff::Timestamp = text.parse().expect("parses");
+            assert_eq!(back.as_microsecond(), t, "{text}");
+        }
     }
 }

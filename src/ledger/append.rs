@@ -45,7 +45,7 @@ impl<S: Store> Ledger<S> {
         }
         if !now.in_range() {
             return Err(Error::Usage(format!(
-                "the time {} µs is outside years 1970–9999",
+                "the time {} µs is outside 1970-01-01T00:00:00Z … 9999-12-30T22:00:00Z",
                 now.0
             )));
         }
