@@ -1257,6 +1257,37 @@ fn golden_layout_2_stored_projections_and_witness() {
     assert!(out.contains("snapshot-at-end microsoft-openai"), "{out}");
 }
 
+/// `fixtures/golden/v2-sled/`: a real layout-2 sled ledger (sled's `conf`
+/// and `db`, and pactum's head witness), made by importing the golden v1
+/// export with the pactum of layout 2. Every later pactum must open it (a
+/// copy: sled rewrites its files on open), audit it clean, show the same
+/// head and states, and export the golden export byte for byte — or, once
+/// the layout changes, migrate it first (and this test then says how).
+#[test]
+fn golden_layout_2_sled_ledger_opens_audits_and_exports() {
+    let e = Env::new();
+    let golden = root().join("fixtures/golden/v2-sled");
+    std::fs::create_dir_all(e.ledger()).expect("ledger folder");
+    for f in ["conf", "db", "pactum.head"] {
+        std::fs::copy(golden.join(f), e.ledger().join(f)).expect("copy golden file");
+    }
+    let head = "12:3b47b1f43482d32f214e821aacf0aa26e5215eff7794ccdf2e649bfe05ab6360";
+    let v = e.json(&["audit", "--json"]);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["head"], head);
+    assert_eq!(e.head(), head);
+    let s = e.json(&["state", "microsoft-openai", "--at", "2025-06-01", "--json"]);
+    assert_eq!(
+        s["digest"],
+        "b0a234b450e493f8cd09cbf868084927295c5c89a058f9f8f2080febb8effd50"
+    );
+    assert_eq!(
+        e.ok(&["export"]),
+        std::fs::read_to_string(fixture("golden/v1-export.jsonl")).expect("export"),
+        "the layout-2 ledger exports the golden export byte for byte"
+    );
+}
+
 // ---------------------------------------------------------------- damaged sled files
 
 #[test]
