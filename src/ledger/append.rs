@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use crate::chain::{self, Checkpoint, Hash};
 use crate::codec::{self, Entry};
 use crate::error::{Error, Refusal};
-use crate::layout::{self, entry_keys, keys, read_entry, stored_seq, witness_record, Head};
+use crate::layout::{
+    self, entry_keys, keys, read_entry, stored_seq, witness_record, Head, StoreNodes,
+};
 use crate::merkle::Frontier;
 use crate::model::*;
 use crate::projection;
@@ -33,6 +35,7 @@ impl<S: Store> Ledger<S> {
         if tip.poisoned {
             return Err(poisoned());
         }
+        let _write = self.begin_write(&mut tip)?;
         let head = tip.head;
         let mut tree = tip.tree.clone();
         if let Some(expected) = opts.expect_head {
@@ -137,6 +140,35 @@ impl<S: Store> Ledger<S> {
         })
     }
 
+    /// Starts a write ([`Store::begin_write`]: no other writer of this
+    /// ledger, in any process, writes until it ends) and brings the writer's
+    /// head up to date with what other writers committed since.
+    fn begin_write(&self, tip: &mut Tip) -> Result<WriteGuard<'_, S>, Error> {
+        self.store.begin_write()?;
+        let guard = WriteGuard(&self.store);
+        let stored = self
+            .store
+            .get(&keys::meta("head"))?
+            .ok_or_else(|| damaged(None, "the head is missing"))?;
+        let head =
+            Head::decode(&stored).ok_or_else(|| damaged(None, "the head metadata is malformed"))?;
+        if head != tip.head {
+            if head.count < tip.head.count {
+                return Err(damaged(
+                    None,
+                    format!(
+                        "the stored head ({} entries) is behind this writer's ({})",
+                        head.count, tip.head.count
+                    ),
+                ));
+            }
+            tip.tree = Frontier::at(&StoreNodes(&self.store), head.count)?;
+            tip.head = head;
+            tip.cache.clear();
+        }
+        Ok(guard)
+    }
+
     /// Commits staged writes with the new head (one atomic, durable batch),
     /// then the head witness; on failure the writer is poisoned.
     fn commit(
@@ -175,6 +207,7 @@ impl<S: Store> Ledger<S> {
         if tip.poisoned {
             return Err(poisoned());
         }
+        let _write = self.begin_write(&mut tip)?;
         let mut next = tip.head;
         let mut tree = tip.tree.clone();
         let mut writes = Vec::with_capacity(entries.len() * 4 + 1);
@@ -405,5 +438,14 @@ fn describe_conflict(established: Option<Date>, new: &Entry, c: &projection::Con
                 c.reason
             ),
         )
+    }
+}
+
+/// Ends a write that did not commit when dropped ([`Store::end_write`]).
+struct WriteGuard<'s, S: Store>(&'s S);
+
+impl<S: Store> Drop for WriteGuard<'_, S> {
+    fn drop(&mut self) {
+        self.0.end_write();
     }
 }

@@ -153,7 +153,27 @@ impl<S: Store> Ledger<S> {
     /// Opens the ledger in a store: checks the layout version, and that the
     /// head metadata matches the last entry.
     pub fn open(store: S) -> Result<Ledger<S>, Error> {
-        let origin = read_origin(&store)?
+        // Under the write lock, so that the reads below see one state even
+        // while writers in other processes append (a no-op for a store one
+        // process holds, and for a reader's snapshot).
+        store.begin_write()?;
+        let opened = Ledger::open_locked(&store);
+        store.end_write();
+        let (origin, head, tree) = opened?;
+        Ok(Ledger {
+            store,
+            origin,
+            tip: Mutex::new(Tip {
+                head,
+                tree,
+                poisoned: false,
+                cache: Works::new(),
+            }),
+        })
+    }
+
+    fn open_locked(store: &S) -> Result<(Origin, Head, Frontier), Error> {
+        let origin = read_origin(store)?
             .ok_or_else(|| damaged(None, "the store holds no ledger (no format key)"))?;
         let head_bytes = store
             .get(&keys::meta("head"))?
@@ -197,27 +217,25 @@ impl<S: Store> Ledger<S> {
                 }
             }
         }
-        check_witness(&store, &head)?;
-        let tree = Frontier::at(&StoreNodes(&store), head.count)?;
-        Ok(Ledger {
-            store,
-            origin,
-            tip: Mutex::new(Tip {
-                head,
-                tree,
-                poisoned: false,
-                cache: Works::new(),
-            }),
-        })
+        check_witness(store, &head)?;
+        let tree = Frontier::at(&StoreNodes(store), head.count)?;
+        Ok((origin, head, tree))
     }
 
     /// Opens the ledger in `store`, creating it (with `origin()`) when the store is empty.
+    /// Creation holds the store's write lock, so writers in other processes
+    /// creating the same ledger at once make one ledger, not two origins.
     pub fn open_or_create(store: S, origin: impl FnOnce() -> Origin) -> Result<Ledger<S>, Error> {
-        if read_origin(&store)?.is_some() {
-            Ledger::open(store)
-        } else {
-            Ledger::create(store, origin())
+        store.begin_write()?;
+        let exists = read_origin(&store);
+        if !matches!(exists, Ok(None)) {
+            store.end_write();
+            exists?;
+            return Ledger::open(store);
         }
+        // `create` commits, which ends the write; if it fails first, the
+        // store is dropped with the error, which ends it too.
+        Ledger::create(store, origin())
     }
 
     /// The store underneath, giving up the ledger (to reopen it, say).

@@ -14,9 +14,11 @@
 //! ```
 
 mod mem;
+pub mod postgres;
 mod sled_store;
 
 pub use mem::MemStore;
+pub use postgres::PgStore;
 pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WRITE_CACHE};
 
 /// A failure of the storage underneath.
@@ -80,6 +82,15 @@ pub trait Store: Send + Sync {
     fn witness_get(&self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(None)
     }
+    /// Starts a write: from here to [`Store::commit`] (or
+    /// [`Store::end_write`]) no other writer of this ledger, in any process,
+    /// writes. A store that one process holds at a time needs nothing.
+    fn begin_write(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Ends a write that did not commit (a refusal, a dry run), releasing
+    /// what [`Store::begin_write`] took.
+    fn end_write(&self) {}
     /// Bytes used on disk (0 for memory).
     fn size_on_disk(&self) -> u64 {
         0
