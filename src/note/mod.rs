@@ -1,6 +1,7 @@
 //! Keys, signed notes and witness cosignatures in the C2SP formats
 //! (`c2sp.org/signed-note`, `c2sp.org/tlog-cosignature`), byte for byte as
-//! Go's `golang.org/x/mod/sumdb/note` writes them. Pure: no I/O, no clock
+//! Go's `golang.org/x/mod/sumdb/note` writes them; signed checkpoints and
+//! the witness's check before it cosigns one. Pure: no I/O, no clock
 //! (the time of a cosignature is a parameter); the only outside input is the
 //! operating system's randomness in [`SignerKey::generate`].
 //!
@@ -28,10 +29,12 @@
 //! lowercase key ids, names without spaces or `+`; verification is Ed25519
 //! with RFC 8032's strict checks (no small-order keys, canonical `S`).
 
+mod checkpoint;
 mod cosignature;
 mod key;
 mod signed;
 
+pub use checkpoint::{cosign, parse_checkpoint, sign_checkpoint, CosignRequest, SignedCheckpoint};
 pub use cosignature::{cosignature_message, COSIGNATURE_HEADER};
 pub use key::{check_name, key_id, SignerKey, VerifierKey, ALG_COSIGNATURE_V1, ALG_ED25519};
 pub use signed::{Note, SigLine, EM_DASH};

@@ -1,0 +1,504 @@
+//! Keys, signed checkpoints and witness cosignatures through the real binary:
+//! `key generate`, `checkpoint --sign`, `verify --key`, `audit --checkpoint
+//! --key`, `cosign`, and the split-view attack a witness stops.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pactum::note::{Note, VerifierKey};
+
+const NOW: &str = "2026-11-01T12:00:00Z";
+/// `NOW` in POSIX seconds.
+const NOW_SECONDS: u64 = 1_793_534_400;
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/microsoft-openai")
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("PACTUM_NOW", NOW)
+            .env_remove("PACTUM_LEDGER")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("run pactum")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "pactum {args:?}\nstdout:\n{}\nstderr:\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        text(&o.stdout)
+    }
+
+    /// Runs, asserts the exit code, returns stderr and stdout together.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
+        let o = self.run(args);
+        let all = format!("{}{}", text(&o.stderr), text(&o.stdout));
+        assert_eq!(o.status.code(), Some(code), "pactum {args:?}\n{all}");
+        assert!(!all.contains("panicked"), "{all}");
+        all
+    }
+
+    fn write(&self, name: &str, content: &str) -> String {
+        std::fs::write(self.path(name), content).expect("write");
+        self.path(name).display().to_string()
+    }
+
+    /// A ledger with the bundled history; returns its origin line.
+    fn ledger(&self, name: &str) -> String {
+        self.ok(&["--ledger", name, "append", &fixture().display().to_string()]);
+        let cp = self.ok(&["--ledger", name, "checkpoint"]);
+        cp.lines().next().expect("origin").to_string()
+    }
+
+    /// `key generate NAME -o FILE`; returns the verifier key printed.
+    fn key(&self, name: &str, file: &str) -> String {
+        self.ok(&["key", "generate", name, "-o", file])
+            .trim()
+            .to_string()
+    }
+}
+
+fn amendment(id: &str, clause: &str) -> String {
+    format!(
+        "agreement = \"microsoft-openai\"\nid = \"{id}\"\ntitle = \"{id}\"\neffective = 2026-06-01\n\n\
+         [[change]]\nop = \"add\"\nclause = \"{clause}\"\nheading = \"{clause}\"\ntext = \"Text of {clause}.\"\n"
+    )
+}
+
+#[test]
+fn key_generate_writes_a_private_file_once_and_prints_the_verifier_key() {
+    let env = Env::new();
+    let vkey = env.key("legal.example.com", "legal.key");
+    let v: VerifierKey = vkey.parse().expect("a verifier key is printed");
+    assert_eq!(v.name(), "legal.example.com");
+    let skey = std::fs::read_to_string(env.path("legal.key")).expect("key file");
+    assert!(skey.starts_with("PRIVATE+KEY+legal.example.com+"));
+    assert!(!vkey.contains("PRIVATE"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("legal.key"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let err = env.fails(
+        2,
+        &["key", "generate", "legal.example.com", "-o", "legal.key"],
+    );
+    assert!(err.contains("never overwritten"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(env.path("legal.key")).expect("key"),
+        skey
+    );
+    let err = env.fails(2, &["key", "generate", "two words", "-o", "x.key"]);
+    assert!(err.contains("no spaces"), "{err}");
+    assert!(!env.path("x.key").exists());
+    // Without -o: NAME.key with `/` as `_`.
+    env.key("example.com/log", "unused-name-check.key");
+    env.ok(&["key", "generate", "example.com/log"]);
+    assert!(env.path("example.com_log.key").exists());
+}
+
+#[test]
+fn signed_checkpoints_verify_with_their_keys() {
+    let env = Env::new();
+    let origin = env.ledger("l");
+    let wrong = env.key("not-the-origin", "wrong.key");
+    let err = env.fails(2, &["--ledger", "l", "checkpoint", "--sign", "wrong.key"]);
+    assert!(err.contains("origin line"), "{err}");
+    let vkey = env.key(&origin, "log.key");
+    let signed = env.ok(&["--ledger", "l", "checkpoint", "--sign", "log.key"]);
+    let note = Note::parse(&signed).expect("a signed note");
+    let plain = env.ok(&["--ledger", "l", "checkpoint"]);
+    assert_eq!(note.text(), plain);
+    note.require(&[vkey.parse().expect("vkey")])
+        .expect("signed by the log key");
+    let cp = env.write("cp.txt", &signed);
+    env.write("log.vkey", &format!("{vkey}\n"));
+    let proof = env.ok(&[
+        "--ledger",
+        "l",
+        "prove",
+        "microsoft-openai",
+        "2023-01-23-extension",
+    ]);
+    let proof = env.write("proof.json", &proof);
+    // A key on the command line, or a file holding one.
+    let out = env.ok(&["verify", &proof, "--checkpoint", &cp, "--key", &vkey]);
+    assert!(out.contains("signed by pactum/"), "{out}");
+    env.ok(&["verify", &proof, "--checkpoint", &cp, "--key", "log.vkey"]);
+    env.ok(&["verify", &proof, "--checkpoint", &cp]);
+    // Another key: no signature by it.
+    let out = env.fails(
+        1,
+        &[
+            "verify",
+            &proof,
+            "--checkpoint",
+            &cp,
+            "--key",
+            "log.vkey",
+            "--key",
+            &wrong,
+        ],
+    );
+    assert!(out.contains("no signature by key not-the-origin+"), "{out}");
+    // An unsigned checkpoint file.
+    let bare = env.write("bare.txt", &plain);
+    let out = env.fails(
+        1,
+        &["verify", &proof, "--checkpoint", &bare, "--key", &vkey],
+    );
+    assert!(out.contains("not signed"), "{out}");
+    // A forged signature: the text changed after signing.
+    let forged = signed.replacen("\n7\n", "\n6\n", 1);
+    let forged = env.write("forged.txt", &forged);
+    let out = env.fails(
+        1,
+        &["verify", &proof, "--checkpoint", &forged, "--key", &vkey],
+    );
+    assert!(out.contains("invalid signature by key pactum/"), "{out}");
+    // A malformed key is refused (exit 2), naming it.
+    let out = env.fails(
+        2,
+        &[
+            "verify",
+            &proof,
+            "--checkpoint",
+            &cp,
+            "--key",
+            "x+1234+AAAA",
+        ],
+    );
+    assert!(out.contains("--key `x+1234+AAAA`"), "{out}");
+
+    // audit --checkpoint FILE --key.
+    env.ok(&[
+        "--ledger",
+        "l",
+        "audit",
+        "--checkpoint",
+        &cp,
+        "--key",
+        &vkey,
+    ]);
+    let out = env.fails(
+        1,
+        &[
+            "--ledger",
+            "l",
+            "audit",
+            "--checkpoint",
+            &cp,
+            "--key",
+            &wrong,
+        ],
+    );
+    assert!(out.contains("no signature by key not-the-origin"), "{out}");
+    let head = env.ok(&["--ledger", "l", "head"]);
+    let out = env.fails(
+        2,
+        &[
+            "--ledger",
+            "l",
+            "audit",
+            "--checkpoint",
+            head.trim(),
+            "--key",
+            &vkey,
+        ],
+    );
+    assert!(out.contains("bare N:HASH"), "{out}");
+    // The export, offline.
+    env.ok(&["--ledger", "l", "export", "-o", "l.jsonl"]);
+    env.ok(&["audit", "l.jsonl", "--checkpoint", &cp, "--key", &vkey]);
+}
+
+/// Two ledgers with one origin and a common past: the operator's fork.
+struct Fork {
+    env: Env,
+    log_vkey: String,
+    witness_vkey04: String,
+}
+
+impl Fork {
+    fn new() -> Fork {
+        let env = Env::new();
+        let origin = env.ledger("a");
+        env.ok(&["--ledger", "a", "export", "-o", "a.jsonl"]);
+        env.ok(&["--ledger", "b", "import", "a.jsonl"]);
+        let log_vkey = env.key(&origin, "log.key");
+        env.key("witness.example", "w.key");
+        let seed_key: pactum::note::SignerKey = std::fs::read_to_string(env.path("w.key"))
+            .expect("key")
+            .trim()
+            .parse()
+            .expect("signer");
+        let witness_vkey04 = seed_key.verifier().cosigner().to_string();
+        Fork {
+            env,
+            log_vkey,
+            witness_vkey04,
+        }
+    }
+
+    fn checkpoint(&self, ledger: &str, file: &str) -> String {
+        let out = self
+            .env
+            .ok(&["--ledger", ledger, "checkpoint", "--sign", "log.key"]);
+        self.env.write(file, &out)
+    }
+
+    fn consistency(&self, ledger: &str, old: u64, file: &str) -> String {
+        let out = self.env.ok(&[
+            "--ledger",
+            ledger,
+            "prove",
+            "--consistency",
+            &old.to_string(),
+        ]);
+        self.env.write(file, &out)
+    }
+
+    fn append(&self, ledger: &str, id: &str) {
+        let f = self.env.write(&format!("{id}.toml"), &amendment(id, id));
+        self.env.ok(&["--ledger", ledger, "append", &f]);
+    }
+
+    fn cosign(&self, cp: &str, state: &str, proof: Option<&str>) -> Output {
+        let mut args = vec![
+            "cosign",
+            cp,
+            "--key",
+            "w.key",
+            "--log-key",
+            &self.log_vkey,
+            "--state",
+            state,
+        ];
+        if let Some(p) = proof {
+            args.extend(["--proof", p]);
+        }
+        self.env.run(&args)
+    }
+}
+
+#[test]
+fn cosign_checks_the_operator_and_consistency_and_keeps_state() {
+    let f = Fork::new();
+    let cp7 = f.checkpoint("a", "cp7.txt");
+    let o = f.cosign(&cp7, "w.state", None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let note = Note::parse(&out).expect("cosigned note");
+    assert_eq!(note.signatures().len(), 2);
+    assert_eq!(note.signatures()[1].cosignature_time(), Some(NOW_SECONDS));
+    let w04: VerifierKey = f.witness_vkey04.parse().expect("key");
+    note.require(&[f.log_vkey.parse().expect("log key"), w04])
+        .expect("log signature and cosignature");
+    assert_eq!(
+        std::fs::read_to_string(f.env.path("w.state")).expect("state"),
+        out
+    );
+    // Others check the cosignature with verify --key.
+    let proof = f.env.ok(&[
+        "--ledger",
+        "a",
+        "prove",
+        "microsoft-openai",
+        "2023-01-23-extension",
+    ]);
+    let proof = f.env.write("p.json", &proof);
+    let cosigned = f.env.write("cosigned.txt", &out);
+    f.env.ok(&[
+        "verify",
+        &proof,
+        "--checkpoint",
+        &cosigned,
+        "--key",
+        &f.log_vkey,
+        "--key",
+        &f.witness_vkey04,
+    ]);
+
+    // The same checkpoint again: fine. A larger one needs a proof.
+    assert_eq!(f.cosign(&cp7, "w.state", None).status.code(), Some(0));
+    f.append("a", "x-1");
+    let cp8 = f.checkpoint("a", "cp8.txt");
+    let before = std::fs::read(f.env.path("w.state")).expect("state");
+    let o = f.cosign(&cp8, "w.state", None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("give --proof"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(f.env.path("w.state")).expect("state"), before);
+    let p = f.consistency("a", 7, "c7-8.json");
+    let o = f.cosign(&cp8, "w.state", Some(&p));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // An older checkpoint after a newer one: refused.
+    let o = f.cosign(&cp7, "w.state", None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("fewer than the 8"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // Not signed by the operator: refused, state unchanged.
+    let before = std::fs::read(f.env.path("w.state")).expect("state");
+    let plain = f.env.ok(&["--ledger", "a", "checkpoint"]);
+    let plain = f.env.write("plain.txt", &plain);
+    let o = f.cosign(&plain, "w.state", None);
+    assert_eq!(o.status.code(), Some(2));
+    let forged = std::fs::read_to_string(&cp8)
+        .expect("cp")
+        .replacen("\n8\n", "\n9\n", 1);
+    let forged = f.env.write("forged.txt", &forged);
+    let o = f.cosign(&forged, "w.state", None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("invalid signature"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(f.env.path("w.state")).expect("state"), before);
+}
+
+/// The operator shows two parties two different histories. Each history on
+/// its own looks fine; a witness that has cosigned one refuses the other, at
+/// the same size or at a larger one, and its state file is left unchanged.
+#[test]
+fn split_view_is_refused() {
+    let f = Fork::new();
+    // The common past, size 7, cosigned by the witness.
+    let cp7 = f.checkpoint("a", "cp7.txt");
+    assert_eq!(f.cosign(&cp7, "w.state", None).status.code(), Some(0));
+    // The fork: history A gets one amendment, history B another.
+    f.append("a", "only-in-a");
+    f.append("b", "only-in-b");
+    let a8 = f.checkpoint("a", "a8.txt");
+    let b8 = f.checkpoint("b", "b8.txt");
+    assert_ne!(
+        std::fs::read(&a8).expect("a8"),
+        std::fs::read(&b8).expect("b8")
+    );
+    // Party 1 is shown A and cosigns it (with the proof from 7).
+    let pa = f.consistency("a", 7, "pa.json");
+    let o = f.cosign(&a8, "w.state", Some(&pa));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let state = std::fs::read(f.env.path("w.state")).expect("state");
+    // The operator then shows history B, same size: a fork, refused.
+    let pb = f.consistency("b", 7, "pb.json");
+    let o = f.cosign(&b8, "w.state", Some(&pb));
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("a fork"), "{err}");
+    assert!(text(&o.stdout).is_empty());
+    assert_eq!(std::fs::read(f.env.path("w.state")).expect("state"), state);
+    // B grows further; its own proof from 7 to 9 does not start from what
+    // the witness cosigned (A at 8): the proof from 8 on B is refused too.
+    f.append("b", "only-in-b-2");
+    let b9 = f.checkpoint("b", "b9.txt");
+    let pb9 = f.consistency("b", 8, "pb9.json");
+    let o = f.cosign(&b9, "w.state", Some(&pb9));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("does not extend"),
+        "{}",
+        text(&o.stderr)
+    );
+    let pb79 = f.consistency("b", 7, "pb79.json");
+    let o = f.cosign(&b9, "w.state", Some(&pb79));
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(f.env.path("w.state")).expect("state"), state);
+
+    // Two parties, each its own witness: party 2 was shown B and cosigned it;
+    // when party 1's cosigned view of A reaches party 2, party 2 refuses it.
+    let o = f.cosign(&b8, "p2.state", None);
+    assert_eq!(o.status.code(), Some(0));
+    let a8_by_p1 = f.env.write("a8-p1.txt", &text(&state));
+    let o = f.cosign(&a8_by_p1, "p2.state", None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("a fork"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn cosign_refuses_bad_inputs_without_touching_state() {
+    let f = Fork::new();
+    let cp7 = f.checkpoint("a", "cp7.txt");
+    // A state file that is not one of ours.
+    f.env.write("junk.state", "not a checkpoint\n");
+    let o = f.cosign(&cp7, "junk.state", None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("state file"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.env.path("junk.state")).expect("state"),
+        "not a checkpoint\n"
+    );
+    // The log key named otherwise than the origin.
+    let other = f.env.key("other", "other.key");
+    let o = f.env.run(&[
+        "cosign",
+        &cp7,
+        "--key",
+        "w.key",
+        "--log-key",
+        &other,
+        "--state",
+        "s",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!Path::new(&f.env.path("s")).exists());
+    // An inclusion proof where a consistency proof belongs.
+    let p = f.env.ok(&[
+        "--ledger",
+        "a",
+        "prove",
+        "microsoft-openai",
+        "2023-01-23-extension",
+    ]);
+    let p = f.env.write("incl.json", &p);
+    let o = f.cosign(&cp7, "s2", Some(&p));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("consistency proof"),
+        "{}",
+        text(&o.stderr)
+    );
+}
