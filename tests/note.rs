@@ -3,6 +3,9 @@
 //! signed-note and tlog-cosignature examples, transparency-dev's cosignature
 //! vectors and RFC 8032 §7.1, byte for byte; then malformed input.
 
+#[path = "../fuzz/check_note.rs"]
+mod check_note;
+
 use pactum::note::{
     key_id, Note, NoteError, SigLine, SignerKey, VerifierKey, ALG_COSIGNATURE_V1, ALG_ED25519,
 };
@@ -374,5 +377,132 @@ fn generated_keys_round_trip() {
         other.seed(),
         k.seed(),
         "two keys from the system's randomness"
+    );
+}
+
+/// docs/format.md §21.6: the worked example, rebuilt with pactum, is what
+/// the document shows.
+#[test]
+fn format_md_worked_example() {
+    let origin = "pactum/00000000000000000000000000000000";
+    let log = SignerKey::from_seed(origin, [1; 32]).expect("log key");
+    let witness = SignerKey::from_seed("witness.example", [2; 32]).expect("witness key");
+    assert_eq!(
+        log.to_string(),
+        "PRIVATE+KEY+pactum/00000000000000000000000000000000+993d7be2+AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
+    );
+    assert_eq!(
+        log.verifier().to_string(),
+        "pactum/00000000000000000000000000000000+993d7be2+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c"
+    );
+    assert_eq!(
+        witness.verifier().to_string(),
+        "witness.example+749679f8+AYE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU"
+    );
+    assert_eq!(
+        witness.verifier().cosigner().to_string(),
+        "witness.example+3176bd45+BIE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU"
+    );
+    let cp: pactum::chain::CheckpointText = "pactum/00000000000000000000000000000000\n2\n\
+        oRHqszZ2mzkmlcRvK/Q3MBF/FMMde/hOSmhWHh3fAbE=\n\
+        chain 522411e11b9264ca580634a002ac3ead0bb3c50cbcba9669d9f6342ae34ff46e\n"
+        .parse()
+        .expect("checkpoint");
+    let mut note = pactum::note::sign_checkpoint(&cp, &log).expect("sign");
+    note.cosign(&witness, 1_793_534_400).expect("cosign");
+    let want = "pactum/00000000000000000000000000000000
+2
+oRHqszZ2mzkmlcRvK/Q3MBF/FMMde/hOSmhWHh3fAbE=
+chain 522411e11b9264ca580634a002ac3ead0bb3c50cbcba9669d9f6342ae34ff46e
+
+— pactum/00000000000000000000000000000000 mT174s19oWfuRspxuocfLeaN9Zs/ou9gA2EtJGbJPBHFagh7ox+i1LW+LT1vvfLj6lVs7WyFr3S1429oI4H5fVB32gE=
+— witness.example MXa9RQAAAABq5ynAl3+90QWyTyy9yqOwLoSknTtGgkbmfRAtliHT2VGWcag/GsHGTO5I1o4rnDo/r7NDYox+Q62eZOufBag7TeYACg==
+";
+    assert_eq!(note.to_string(), want);
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/format.md"),
+    )
+    .expect("docs/format.md");
+    assert!(
+        doc.contains(&format!("```text\n{want}```")),
+        "§21.6 shows other bytes"
+    );
+    for s in [
+        "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
+        "cd7da167ee46ca71ba871f2de68df59b3fa2ef6003612d2466c93c11c56a087ba31fa2d4b5be2d3d6fbdf2e3ea556ced6c85af74b5e36f682381f97d5077da01",
+        "977fbdd105b24f2cbdcaa3b02e84a49d3b468246e67d102d9621d3d9519671a83f1ac1c64cee48d68e2b9c3a3fafb343628c7e43ad9e64eb9f05a83b4de6000a",
+    ] {
+        assert!(doc.contains(s), "§21.6 lacks {s}");
+    }
+    assert_eq!(
+        pactum::chain::hex(&note.signatures()[0].sig),
+        "cd7da167ee46ca71ba871f2de68df59b3fa2ef6003612d2466c93c11c56a087ba31fa2d4b5be2d3d6fbdf2e3ea556ced6c85af74b5e36f682381f97d5077da01"
+    );
+    assert_eq!(
+        pactum::chain::hex(&note.signatures()[1].sig[8..]),
+        "977fbdd105b24f2cbdcaa3b02e84a49d3b468246e67d102d9621d3d9519671a83f1ac1c64cee48d68e2b9c3a3fafb343628c7e43ad9e64eb9f05a83b4de6000a"
+    );
+}
+
+/// The `note` fuzz target's committed inputs (`fuzz/seeds/note/`,
+/// `fuzz/regressions/note/`), and 20,000 mutations of them, through its
+/// check (`fuzz/check_note.rs`), on stable.
+#[test]
+fn fuzz_note_seeds_and_mutations() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut inputs = Vec::new();
+    for kind in ["seeds", "regressions"] {
+        let Ok(rd) = std::fs::read_dir(root.join(kind).join("note")) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.expect("entry").path();
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| !n.starts_with('.'))
+            {
+                inputs.push(std::fs::read(&p).expect("seed"));
+            }
+        }
+    }
+    assert!(inputs.len() >= 8, "the seeds are there");
+    for i in &inputs {
+        check_note::check_note(i);
+    }
+    // A small deterministic mutator (xorshift): flip, insert, delete, splice.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut parsed = 0;
+    for _ in 0..20_000 {
+        let mut d = inputs[(next() % inputs.len() as u64) as usize].clone();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() % (d.len() as u64).max(1)) as usize;
+            match next() % 5 {
+                0 if at < d.len() => d[at] ^= 1 << (next() % 8),
+                1 => d.insert(at.min(d.len()), next() as u8),
+                2 if at < d.len() && at > 0 => {
+                    d.remove(at);
+                }
+                3 => d.insert(
+                    at.min(d.len()),
+                    b"\n\n+=\xe2\x80\x94 "[(next() % 8) as usize],
+                ),
+                _ if at > 0 && at < d.len() => d[at] = b"+=/\n A"[(next() % 6) as usize],
+                _ => {}
+            }
+        }
+        check_note::check_note(&d);
+        if d.first() == Some(&2) && Note::parse_bytes(&d[1..]).is_ok() {
+            parsed += 1;
+        }
+    }
+    println!(
+        "note fuzz replay: {} seeds, 20000 mutations, {parsed} mutated notes parsed",
+        inputs.len()
     );
 }

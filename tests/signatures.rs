@@ -502,3 +502,89 @@ fn cosign_refuses_bad_inputs_without_touching_state() {
         text(&o.stderr)
     );
 }
+
+/// The script of docs/format.md §21.7, taken from the document, with the
+/// `cryptography` package: it verifies the worked example and what pactum
+/// signs and cosigns, and refuses altered copies.
+#[test]
+fn python_script_in_format_md_verifies() {
+    let python_ok = Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !python_ok {
+        eprintln!("skipped: python3 with the `cryptography` package is not installed");
+        return;
+    }
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/format.md"))
+            .expect("format.md");
+    let section = &doc[doc.find("### 21.7").expect("§21.7")..];
+    let start = section.find("```python\n").expect("script") + "```python\n".len();
+    let script = &section[start..start + section[start..].find("```").expect("end")];
+    let example_start = doc.find("### 21.6").expect("§21.6");
+    let ex = &doc[example_start..];
+    let ex = &ex[ex.find("```text\n").expect("example") + 8..];
+    let example = &ex[..ex.find("```").expect("end")];
+
+    let f = Fork::new();
+    let py = f.env.write("verify_note.py", script);
+    let run = |note: &str, keys: &[&str]| -> (bool, String) {
+        let file = f.env.write("n.txt", note);
+        let o = Command::new("python3")
+            .arg(&py)
+            .arg(&file)
+            .args(keys)
+            .output()
+            .expect("python3");
+        (
+            o.status.success(),
+            format!("{}{}", text(&o.stdout), text(&o.stderr)),
+        )
+    };
+    let log_ex = "pactum/00000000000000000000000000000000+993d7be2+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c";
+    let w_ex = "witness.example+3176bd45+BIE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU";
+    let (ok, out) = run(example, &[log_ex, w_ex]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("ok: signed by witness.example+3176bd45"),
+        "{out}"
+    );
+
+    // What pactum signs and cosigns now.
+    let cp = f.checkpoint("a", "cp.txt");
+    let o = f.cosign(&cp, "w.state", None);
+    assert_eq!(o.status.code(), Some(0));
+    let cosigned = text(&o.stdout);
+    let (ok, out) = run(&cosigned, &[&f.log_vkey, &f.witness_vkey04]);
+    assert!(ok, "{out}");
+    // Altered copies: the size, the time, a signature byte; a missing signer.
+    let altered = [
+        cosigned.replacen("\n7\n", "\n8\n", 1),
+        {
+            let mut n = Note::parse(&cosigned).expect("note");
+            let mut line = n.signatures()[1].clone();
+            line.sig[7] ^= 1;
+            n.push(line).expect("push");
+            n.to_string()
+        },
+        {
+            let mut n = Note::parse(&cosigned).expect("note");
+            let mut line = n.signatures()[0].clone();
+            line.sig[0] ^= 1;
+            n.push(line).expect("push");
+            n.to_string()
+        },
+    ];
+    for bad in &altered {
+        let (ok, out) = run(bad, &[&f.log_vkey, &f.witness_vkey04]);
+        assert!(!ok, "accepted an altered note:\n{bad}\n{out}");
+    }
+    let other = f.env.key("other.example", "other.key");
+    let (ok, out) = run(&cosigned, &[&other]);
+    assert!(
+        !ok && out.contains("no signature by other.example"),
+        "{out}"
+    );
+}
