@@ -46,6 +46,7 @@ pub mod model;
 pub mod note;
 pub mod projection;
 pub mod proof;
+pub mod signfile;
 pub mod store;
 pub mod timeline;
 

@@ -1,4 +1,4 @@
-//! `key generate`, `cosign`, and reading keys given on the command line.
+//! `key generate`, `sign`, `cosign`, and reading keys given on the command line.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -54,6 +54,22 @@ pub struct CosignArgs {
     /// (`pactum prove --consistency OLD_N --size N`).
     #[arg(long, value_name = "PROOF")]
     proof: Option<PathBuf>,
+}
+
+/// Arguments of `sign`.
+#[derive(clap::Args, Debug)]
+pub struct SignArgs {
+    /// Amendment files (TOML, JSON, JSON Lines): every amendment in them gets
+    /// your signature line, in place; nothing else in the files changes.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Your signer key file.
+    #[arg(long, value_name = "KEYFILE", required_unless_present = "note")]
+    key: Option<PathBuf>,
+    /// Print the note text each amendment's signers sign (for any other
+    /// signing tool) instead of signing; notes are separated by a blank line.
+    #[arg(long, conflicts_with = "key")]
+    note: bool,
 }
 
 /// Reads a small text file whole, refusing one over `max` bytes.
@@ -167,6 +183,58 @@ fn generate(a: &GenerateArgs) -> Result<(), Fail> {
     out.done()
 }
 
+fn read_amendment_file(path: &Path) -> Result<String, Fail> {
+    let max = if path.extension().is_some_and(|e| e == "jsonl") {
+        usize::try_from(pactum::limits::INPUT_FILE_BYTES_MAX).unwrap_or(usize::MAX)
+    } else {
+        pactum::limits::AMENDMENT_BYTES_MAX
+    };
+    read_small(path, max, "an amendment file")
+}
+
+/// `sign`.
+pub fn sign(a: &SignArgs) -> Result<(), Fail> {
+    if a.note {
+        let mut out = Out::new();
+        let mut first = true;
+        for path in &a.files {
+            let text = read_amendment_file(path)?;
+            for note in pactum::signfile::notes(&path.display().to_string(), &text)? {
+                if !first {
+                    out.line("")?;
+                }
+                first = false;
+                out.line(note.trim_end_matches('\n'))?;
+            }
+        }
+        return out.done();
+    }
+    let Some(keyfile) = &a.key else {
+        return Err(usage("give --key KEYFILE, or --note"));
+    };
+    let key = read_signer(keyfile)?;
+    // Every file is signed in memory first: a refusal writes nothing.
+    let mut signed = Vec::with_capacity(a.files.len());
+    for path in &a.files {
+        let text = read_amendment_file(path)?;
+        let new = pactum::signfile::sign_text(&path.display().to_string(), &text, &key)?;
+        signed.push((path, text, new));
+    }
+    for (path, old, new) in &signed {
+        if old != new {
+            write_atomically(path, new)?;
+        }
+        eprintln!(
+            "{}: signed as {}+{:08x}{}",
+            path.display(),
+            key.name(),
+            key.id(),
+            if old == new { " (already signed)" } else { "" }
+        );
+    }
+    Ok(())
+}
+
 /// `cosign`.
 pub fn cosign(a: &CosignArgs) -> Result<(), Fail> {
     let checkpoint = read_small(&a.checkpoint, NOTE_BYTES_MAX, "a checkpoint")?;
@@ -227,6 +295,9 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), Fail> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            f.set_permissions(meta.permissions())?;
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

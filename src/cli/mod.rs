@@ -77,6 +77,9 @@ enum Command {
     Verify(proofs::VerifyArgs),
     /// Ed25519 keys for signing amendments and checkpoints (C2SP signed-note form).
     Key(keys::KeyArgs),
+    /// Add your signature to the amendments in files (in place), or print
+    /// what a party signs (--note).
+    Sign(keys::SignArgs),
     /// As a witness: check a signed checkpoint against the last one you
     /// cosigned, and print it with your cosignature added.
     Cosign(keys::CosignArgs),
@@ -201,6 +204,7 @@ fn run(cli: &Cli) -> Result<(), Fail> {
         Command::Verify(a) => proofs::verify(a),
         Command::Key(a) => keys::key(a),
         Command::Cosign(a) => keys::cosign(a),
+        Command::Sign(a) => keys::sign(a),
         Command::Export(a) => integrity::export(&ctx, a),
         Command::Import(a) => integrity::import(&ctx, a),
     }

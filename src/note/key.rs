@@ -358,3 +358,17 @@ impl FromStr for SignerKey {
         Ok(key)
     }
 }
+
+/// Encoded as its text form (`NAME+KEYID+BASE64`), checked when decoded.
+impl serde::Serialize for VerifierKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VerifierKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<VerifierKey, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}

@@ -29,11 +29,15 @@
 //! lowercase key ids, names without spaces or `+`; verification is Ed25519
 //! with RFC 8032's strict checks (no small-order keys, canonical `S`).
 
+mod amendment;
 mod checkpoint;
 mod cosignature;
 mod key;
 mod signed;
 
+pub use amendment::{
+    amendment_note, check_signatures, sign_amendment, Keys, Refused, Signed, AMENDMENT_NOTE_HEADER,
+};
 pub use checkpoint::{cosign, parse_checkpoint, sign_checkpoint, CosignRequest, SignedCheckpoint};
 pub use cosignature::{cosignature_message, COSIGNATURE_HEADER};
 pub use key::{check_name, key_id, SignerKey, VerifierKey, ALG_COSIGNATURE_V1, ALG_ED25519};
