@@ -588,3 +588,155 @@ fn python_script_in_format_md_verifies() {
         "{out}"
     );
 }
+
+/// `pactum sign` adds each holder's line in place, keeping every other
+/// byte; `sign --note` prints what is signed; refusals change no file.
+#[test]
+fn sign_adds_lines_in_place_and_prints_notes() {
+    let env = Env::new();
+    let ka = env.key("microsoft.example", "a.key");
+    let kb = env.key("openai.example", "b.key");
+    let original =
+        std::fs::read_to_string(fixture().join("2020-09-22-gpt-3-licence.toml")).expect("fixture");
+    let toml = env.write("x.toml", &original);
+    env.ok(&["sign", &toml, "--key", "a.key"]);
+    env.ok(&["sign", &toml, "--key", "b.key"]);
+    let signed = std::fs::read_to_string(&toml).expect("signed");
+    // The array sits after the other top-level keys; without it, the original.
+    let start = signed.find("signatures = [\n").expect("array");
+    let end = start + signed[start..].find("\n]\n").expect("end") + 3;
+    let block = &signed[start..end];
+    assert_eq!(format!("{}{}", &signed[..start], &signed[end..]), original);
+    assert!(
+        block.starts_with("signatures = [\n    \"— microsoft.example "),
+        "{block}"
+    );
+    assert_eq!(block.matches("\n    \"— ").count(), 2, "{block}");
+    // Signing again changes nothing.
+    env.ok(&["sign", &toml, "--key", "a.key"]);
+    assert_eq!(std::fs::read_to_string(&toml).expect("again"), signed);
+    // The lines verify against the note `sign --note` prints.
+    let note = env.ok(&["sign", "--note", &toml]);
+    assert!(note.starts_with("pactum/amendment/v1\nmicrosoft-openai\n2020-09-22-gpt-3-licence\n"));
+    assert_eq!(note.lines().count(), 4);
+    let (amendment, sigs) = pactum::input::parse_toml_signed("x.toml", &signed).expect("parse");
+    assert_eq!(
+        pactum::note::amendment_note(&amendment).expect("note"),
+        note
+    );
+    let keys: Vec<VerifierKey> = [&ka, &kb]
+        .iter()
+        .map(|k| k.parse().expect("vkey"))
+        .collect();
+    for (line, key) in sigs.iter().zip(&keys) {
+        assert!(line.is_by(key) && key.verify(&note, &line.sig));
+    }
+
+    // JSON and JSON Lines.
+    let json = env.write(
+        "x.json",
+        "{\n  \"agreement\": \"microsoft-openai\",\n  \"id\": \"j\",\n  \"title\": \"J\",\n  \"effective\": \"2026-06-01\",\n  \"change\": [{\"op\": \"repeal\", \"clause\": \"c\"}]\n}\n",
+    );
+    env.ok(&["sign", &json, "--key", "a.key"]);
+    let j = std::fs::read_to_string(&json).expect("json");
+    assert!(
+        j.contains("],\n  \"signatures\": [\n    \"— microsoft.example "),
+        "{j}"
+    );
+    let jsonl = env.write(
+        "x.jsonl",
+        "{\"agreement\": \"microsoft-openai\", \"id\": \"l1\", \"title\": \"L\", \"effective\": \"2026-06-01\", \"change\": [{\"op\": \"repeal\", \"clause\": \"c\"}]}\n{\"agreement\": \"microsoft-openai\", \"id\": \"l2\", \"title\": \"L\", \"effective\": \"2026-06-01\", \"change\": [{\"op\": \"repeal\", \"clause\": \"c\"}]}\n",
+    );
+    env.ok(&["sign", &jsonl, &json, "--key", "b.key"]);
+    let l = std::fs::read_to_string(&jsonl).expect("jsonl");
+    assert_eq!(l.lines().count(), 2);
+    assert!(
+        l.lines()
+            .all(|x| x.contains("\"signatures\": [\"— openai.example ")),
+        "{l}"
+    );
+    let notes = env.ok(&["sign", "--note", &jsonl]);
+    assert_eq!(notes.matches("pactum/amendment/v1\n").count(), 2);
+    assert!(notes.contains("\n\npactum/amendment/v1\nmicrosoft-openai\nl2\n"));
+
+    // Refusals: a malformed file, a bad existing line, a missing key file; nothing changes.
+    let before = std::fs::read_to_string(&toml).expect("toml");
+    let bad = env.write("bad.toml", "agreement = \"x\"\n");
+    let out = env.fails(2, &["sign", &toml, &bad, "--key", "a.key"]);
+    assert!(out.contains("bad.toml"), "{out}");
+    assert_eq!(std::fs::read_to_string(&toml).expect("toml"), before);
+    let first = signed
+        .lines()
+        .find(|l| l.contains("— microsoft.example"))
+        .expect("line");
+    let dup = signed.replacen(first, &format!("{first}\n{first}"), 1);
+    let dup = env.write("dup.toml", &dup);
+    let out = env.fails(2, &["sign", &dup, "--key", "b.key"]);
+    assert!(
+        out.contains("dup.toml") && out.contains("signatures["),
+        "{out}"
+    );
+    let out = env.fails(2, &["sign", &toml, "--key", "missing.key"]);
+    assert!(out.contains("missing.key"), "{out}");
+
+    // The ledger does not record signatures yet: append refuses, naming the file.
+    let out = env.fails(2, &["--ledger", "l", "append", &toml]);
+    assert!(
+        out.contains("x.toml") && out.contains("carries signatures"),
+        "{out}"
+    );
+    assert!(!env.path("l").exists());
+}
+
+#[test]
+fn amendment_files_with_keys_rekeys_and_bad_signatures() {
+    let env = Env::new();
+    let ka = env.key("a.example", "a.key");
+    let kb = env.key("b.example", "b.key");
+    let est = format!(
+        "agreement = \"deal\"\nid = \"e\"\ntitle = \"Deal\"\neffective = 2025-01-01\n\n[[change]]\nop = \"establish\"\ntitle = \"Deal\"\nparties = [\n  {{ id = \"a\", name = \"A\", key = \"{ka}\" }},\n  {{ id = \"b\", name = \"B\", key = \"{kb}\" }},\n]\n"
+    );
+    let est = env.write("e.toml", &est);
+    env.ok(&["sign", &est, "--key", "a.key"]);
+    env.key("c.example", "c.key");
+    let out = env.fails(2, &["sign", &est, "--key", "c.key"]);
+    assert!(out.contains("not the key of any of its parties"), "{out}");
+    let out = env.fails(2, &["--ledger", "l", "append", &est]);
+    assert!(out.contains("carries signatures"), "{out}");
+    // Keys for only some parties.
+    let half =
+        std::fs::read_to_string(&est)
+            .expect("est")
+            .replacen(&format!(", key = \"{kb}\""), "", 1);
+    let half = env.write("half.toml", &half);
+    let out = env.fails(2, &["sign", "--note", &half]);
+    assert!(out.contains("`b` has none"), "{out}");
+    // A malformed key in a file names the file.
+    let badkey = env.write(
+        "badkey.toml",
+        &std::fs::read_to_string(&est)
+            .expect("est")
+            .replacen("a.example+", "a.example+0", 1),
+    );
+    let out = env.fails(2, &["sign", "--note", &badkey]);
+    assert!(out.contains("badkey.toml"), "{out}");
+    // A rekey file.
+    let rk = env.write(
+        "r.toml",
+        &format!("agreement = \"deal\"\nid = \"r\"\ntitle = \"New key for a\"\n\n[[change]]\nop = \"rekey\"\nparty = \"a\"\nkey = \"{kb}\"\n"),
+    );
+    let note = env.ok(&["sign", "--note", &rk]);
+    assert!(note.starts_with("pactum/amendment/v1\ndeal\nr\n"), "{note}");
+    let out = env.fails(2, &["--ledger", "l", "append", &rk]);
+    assert!(out.contains("is a rekey"), "{out}");
+    let dated = env.write(
+        "rd.toml",
+        &std::fs::read_to_string(&rk).expect("rk").replacen(
+            "\n\n[[change]]",
+            "\neffective = 2025-01-01\n\n[[change]]",
+            1,
+        ),
+    );
+    let out = env.fails(2, &["sign", "--note", &dated]);
+    assert!(out.contains("a rekey has no date of its own"), "{out}");
+}
