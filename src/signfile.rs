@@ -368,6 +368,11 @@ mod tests {
             twice,
             "re-signing changes nothing"
         );
+        assert_eq!(
+            sign_text("f.toml", &twice, &key(1)).expect("again"),
+            twice,
+            "re-signing the first line keeps it first"
+        );
         let (_, sigs) = input::parse_toml_signed("f.toml", &twice).expect("parse");
         assert_eq!(sigs.len(), 2);
         assert_eq!(sigs[0].name, "party1.example");
