@@ -380,7 +380,7 @@ fn generated_keys_round_trip() {
     );
 }
 
-/// docs/format.md §21.6: the worked example, rebuilt with pactum, is what
+/// docs/format.md §21.7: the worked example, rebuilt with pactum, is what
 /// the document shows.
 #[test]
 fn format_md_worked_example() {
@@ -425,14 +425,14 @@ chain 522411e11b9264ca580634a002ac3ead0bb3c50cbcba9669d9f6342ae34ff46e
     .expect("docs/format.md");
     assert!(
         doc.contains(&format!("```text\n{want}```")),
-        "§21.6 shows other bytes"
+        "§21.7 shows other bytes"
     );
     for s in [
         "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
         "cd7da167ee46ca71ba871f2de68df59b3fa2ef6003612d2466c93c11c56a087ba31fa2d4b5be2d3d6fbdf2e3ea556ced6c85af74b5e36f682381f97d5077da01",
         "977fbdd105b24f2cbdcaa3b02e84a49d3b468246e67d102d9621d3d9519671a83f1ac1c64cee48d68e2b9c3a3fafb343628c7e43ad9e64eb9f05a83b4de6000a",
     ] {
-        assert!(doc.contains(s), "§21.6 lacks {s}");
+        assert!(doc.contains(s), "§21.7 lacks {s}");
     }
     assert_eq!(
         pactum::chain::hex(&note.signatures()[0].sig),

@@ -503,7 +503,7 @@ fn cosign_refuses_bad_inputs_without_touching_state() {
     );
 }
 
-/// The script of docs/format.md §21.7, taken from the document, with the
+/// The script of docs/format.md §21.8, taken from the document, with the
 /// `cryptography` package: it verifies the worked example and what pactum
 /// signs and cosigns, and refuses altered copies.
 #[test]
@@ -520,10 +520,10 @@ fn python_script_in_format_md_verifies() {
     let doc =
         std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/format.md"))
             .expect("format.md");
-    let section = &doc[doc.find("### 21.7").expect("§21.7")..];
+    let section = &doc[doc.find("### 21.8").expect("§21.8")..];
     let start = section.find("```python\n").expect("script") + "```python\n".len();
     let script = &section[start..start + section[start..].find("```").expect("end")];
-    let example_start = doc.find("### 21.6").expect("§21.6");
+    let example_start = doc.find("### 21.7").expect("§21.7");
     let ex = &doc[example_start..];
     let ex = &ex[ex.find("```text\n").expect("example") + 8..];
     let example = &ex[..ex.find("```").expect("end")];
