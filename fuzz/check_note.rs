@@ -6,7 +6,9 @@
 //! The first byte picks the parser, the rest is its input:
 //!
 //! * `0`: a verifier key; `1`: a signer key; `2`: a signed note;
-//!   `3`: a checkpoint file (plain or signed); anything else: a signature line.
+//!   `3`: a checkpoint file (plain or signed); `5`, `6`, `7`: an amendment
+//!   file (TOML, JSON, JSON Lines) that `pactum sign` edits; anything else:
+//!   a signature line.
 //!
 //! Whatever parses must print back to exactly the bytes read (one spelling
 //! only), parse again to the same value, and survive verification, signing
@@ -83,6 +85,28 @@ pub fn check_note(data: &[u8]) {
                     Some(n) => assert_eq!(n.text(), cp.body.to_string()),
                     None => assert!(text.starts_with(cp.body.to_string().trim_end())),
                 }
+            }
+        }
+        5..=7 => {
+            let name = ["f.toml", "f.json", "f.jsonl"][usize::from(kind - 5)];
+            let (signer, known) = keys();
+            if let Ok(signed) = pactum::signfile::sign_text(name, text, &signer) {
+                let before =
+                    pactum::signfile::amendments(name, text).expect("it parsed to be signed");
+                let after =
+                    pactum::signfile::amendments(name, &signed).expect("a signed file parses");
+                assert_eq!(before.len(), after.len(), "as many amendments");
+                for ((a, _), (b, sigs)) in before.iter().zip(&after) {
+                    assert_eq!(a, b, "signing changes no amendment");
+                    let note = pactum::note::amendment_note(b).expect("note");
+                    assert!(
+                        sigs.iter()
+                            .any(|l| l.is_by(&known[0]) && known[0].verify(&note, &l.sig)),
+                        "the new line is there and verifies"
+                    );
+                }
+                let again = pactum::signfile::sign_text(name, &signed, &signer).expect("re-sign");
+                assert_eq!(again, signed, "signing twice changes nothing");
             }
         }
         _ => {

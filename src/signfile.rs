@@ -281,6 +281,25 @@ fn members(text: &str) -> Result<Vec<(String, usize, usize, usize)>, String> {
     }
 }
 
+/// The spans of the elements of the JSON array starting at `at` (a `[`).
+fn elements(text: &str, at: usize) -> Result<Vec<(usize, usize)>, String> {
+    let b = text.as_bytes();
+    let mut i = ws(b, at + 1);
+    let mut out = Vec::new();
+    loop {
+        match b.get(i) {
+            Some(b']') => return Ok(out),
+            Some(b',') => i = ws(b, i + 1),
+            Some(_) => {
+                let end = value_end(b, i)?;
+                out.push((i, end));
+                i = ws(b, end);
+            }
+            None => return Err("unterminated array".into()),
+        }
+    }
+}
+
 /// The white space that starts the line holding byte `at`.
 fn indent_of(text: &str, at: usize) -> &str {
     let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
@@ -295,44 +314,35 @@ fn json_add(text: &str, line: &str, key: &SignerKey, one_line: bool) -> Result<S
         let (vs, ve) = (*vs, *ve);
         let old: Vec<String> = serde_json::from_str(&text[vs..ve])
             .map_err(|_| "`signatures` is not an array of strings")?;
-        let array = &text[vs..ve];
-        let multiline = array.contains('\n') && !one_line;
-        let new_array = if old.iter().any(|s| same_key(s, key)) || old.is_empty() {
-            // Rebuild the array in its style.
-            // A line by the same key is replaced where it stands.
-            let mut items: Vec<String> = old
-                .iter()
-                .map(|s| {
-                    if same_key(s, key) {
-                        quoted.clone()
-                    } else {
-                        serde_json::to_string(s).unwrap_or_default()
-                    }
-                })
-                .collect();
-            if !old.iter().any(|s| same_key(s, key)) {
-                items.push(quoted);
-            }
-            if multiline {
+        let spans = elements(text, vs)?;
+        if spans.len() != old.len() {
+            return Err("`signatures` is not an array of strings".into());
+        }
+        // Only the bytes of one element change, or are added.
+        if let Some(i) = old.iter().position(|s| same_key(s, key)) {
+            let (a, b) = spans[i];
+            return Ok(format!("{}{quoted}{}", &text[..a], &text[b..]));
+        }
+        let Some(&(_, last_end)) = spans.last() else {
+            let multiline = !one_line && text[vs..ve].contains('\n');
+            let inner = if multiline {
                 let ind = indent_of(text, vs);
-                format!("[\n{ind}  {}\n{ind}]", items.join(&format!(",\n{ind}  ")))
+                format!("\n{ind}  {quoted}\n{ind}")
             } else {
-                format!("[{}]", items.join(", "))
-            }
-        } else {
-            // Append after the last element, in the style of the ones before.
-            let close = array.rfind(']').ok_or("malformed array")?;
-            let body = &array[..close];
-            let last = body.trim_end();
-            let sep = if multiline {
-                let at = vs + last.len();
-                format!(",\n{}", indent_of(text, at))
-            } else {
-                ", ".to_string()
+                quoted
             };
-            format!("{last}{sep}{quoted}{}", &array[last.len()..])
+            return Ok(format!("{}[{inner}]{}", &text[..vs], &text[ve..]));
         };
-        return Ok(format!("{}{new_array}{}", &text[..vs], &text[ve..]));
+        let sep = if !one_line && text[vs..last_end].contains('\n') {
+            format!(",\n{}", indent_of(text, last_end))
+        } else {
+            ", ".to_string()
+        };
+        return Ok(format!(
+            "{}{sep}{quoted}{}",
+            &text[..last_end],
+            &text[last_end..]
+        ));
     }
     let (_, ks, _, ve) = *ms.last().ok_or("an empty object")?;
     let multiline = !one_line && text[..ve].contains('\n');
