@@ -144,6 +144,23 @@ fn signed_checkpoints_verify_with_their_keys() {
     note.require(&[vkey.parse().expect("vkey")])
         .expect("signed by the log key");
     let cp = env.write("cp.txt", &signed);
+    env.ok(&[
+        "--ledger",
+        "l",
+        "checkpoint",
+        "--sign",
+        "log.key",
+        "-o",
+        "cp-o.txt",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(env.path("cp-o.txt")).expect("-o"),
+        signed
+    );
+    let json = env.ok(&["--ledger", "l", "checkpoint", "--sign", "log.key", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["signed"].as_str(), Some(signed.as_str()));
+    assert_eq!(v["text"].as_str(), Some(plain_text(&signed)));
     env.write("log.vkey", &format!("{vkey}\n"));
     let proof = env.ok(&[
         "--ledger",
@@ -739,4 +756,8 @@ fn amendment_files_with_keys_rekeys_and_bad_signatures() {
     );
     let out = env.fails(2, &["sign", "--note", &dated]);
     assert!(out.contains("a rekey has no date of its own"), "{out}");
+}
+
+fn plain_text(signed: &str) -> &str {
+    &signed[..signed.rfind("\n\n").expect("note") + 1]
 }
