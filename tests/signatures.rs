@@ -502,6 +502,21 @@ fn cosign_refuses_bad_inputs_without_touching_state() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!Path::new(&f.env.path("s")).exists());
+    // A cosign already running on the state file (its lock is there).
+    assert_eq!(f.cosign(&cp7, "w.state", None).status.code(), Some(0));
+    let before = std::fs::read(f.env.path("w.state")).expect("state");
+    f.env.write("w.state.lock", "1\n");
+    let o = f.cosign(&cp7, "w.state", None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("another cosign"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(f.env.path("w.state")).expect("state"), before);
+    std::fs::remove_file(f.env.path("w.state.lock")).expect("unlock");
+    assert_eq!(f.cosign(&cp7, "w.state", None).status.code(), Some(0));
+    assert!(!f.env.path("w.state.lock").exists(), "the lock is removed");
     // An inclusion proof where a consistency proof belongs.
     let p = f.env.ok(&[
         "--ledger",

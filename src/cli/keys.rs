@@ -240,6 +240,9 @@ pub fn cosign(a: &CosignArgs) -> Result<(), Fail> {
     let checkpoint = read_small(&a.checkpoint, NOTE_BYTES_MAX, "a checkpoint")?;
     let witness = read_signer(&a.key)?;
     let log_key = read_verifier(&a.log_key)?;
+    // One cosign at a time per state file: two at once could each accept
+    // one side of a fork against the same old state.
+    let _lock = StateLock::take(&a.state)?;
     let state = match std::fs::metadata(&a.state) {
         Ok(_) => Some(read_small(&a.state, NOTE_BYTES_MAX, "a state file")?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -283,6 +286,38 @@ pub fn cosign(a: &CosignArgs) -> Result<(), Fail> {
         witness.verifier().cosigner()
     );
     Ok(())
+}
+
+/// `STATE.lock`, created exclusively and removed when dropped.
+struct StateLock(PathBuf);
+
+impl StateLock {
+    fn take(state: &Path) -> Result<StateLock, Fail> {
+        let mut name = state.as_os_str().to_os_string();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                let _ = writeln!(f, "{}", std::process::id());
+                Ok(StateLock(path))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(usage(format!(
+                "{} exists: another cosign is using this state file (remove it if none is running)",
+                path.display()
+            ))),
+            Err(e) => Err(usage(format!("{}: cannot create: {e}", path.display()))),
+        }
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Replaces `path` with `text` through a temporary file and a rename.
