@@ -506,3 +506,30 @@ fn fuzz_note_seeds_and_mutations() {
         inputs.len()
     );
 }
+
+/// Figures for planning the audit's re-verification (run with
+/// `cargo test --release --test note -- --ignored --nocapture`): strict
+/// Ed25519 verifications of amendment-sized notes per second, one core.
+#[test]
+#[ignore]
+fn measure_verifications_per_second() {
+    let k = SignerKey::from_seed("p.example", [5; 32]).expect("key");
+    let v = k.verifier();
+    let text = "pactum/amendment/v1\nmicrosoft-openai\n2025-01-21-compute-rofr\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
+    let sig = k.sign_raw(text.as_bytes());
+    let n = 20_000;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        assert!(v.verify(text, &sig));
+    }
+    let per = t.elapsed() / n;
+    println!(
+        "verify_strict: {per:?} per signature, {:.0} per second",
+        1.0 / per.as_secs_f64()
+    );
+    let t = std::time::Instant::now();
+    for _ in 0..n / 10 {
+        std::hint::black_box(k.sign_raw(text.as_bytes()));
+    }
+    println!("sign: {:?} per signature", t.elapsed() / (n / 10));
+}
