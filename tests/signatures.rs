@@ -619,6 +619,25 @@ fn python_script_in_format_md_verifies() {
         !ok && out.contains("no signature by other.example"),
         "{out}"
     );
+
+    // An amendment's signatures, as §21.8 shows: note text, blank line, lines.
+    let toml = f.env.write("x.toml", &amendment("x-1", "x-1"));
+    f.env.ok(&["sign", &toml, "--key", "other.key"]);
+    f.env.ok(&["sign", &toml, "--key", "log.key"]);
+    let note = f.env.ok(&["sign", "--note", &toml]);
+    let file = std::fs::read_to_string(&toml).expect("toml");
+    let lines: Vec<&str> = file
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('"'))
+        .filter_map(|l| l.strip_suffix("\","))
+        .filter(|l| l.starts_with('—'))
+        .collect();
+    assert_eq!(lines.len(), 2, "{file}");
+    let signed = format!("{note}\n{}\n", lines.join("\n"));
+    let (ok, out) = run(&signed, &[&other, &f.log_vkey]);
+    assert!(ok, "{out}");
+    let (ok, _) = run(&signed.replacen("x-1", "x-2", 1), &[&other]);
+    assert!(!ok, "another amendment's note");
 }
 
 /// `pactum sign` adds each holder's line in place, keeping every other
