@@ -799,12 +799,14 @@ impl Machine {
                         let mut v = vec![Party {
                             id: PartyId::new("p1").expect("party"),
                             name: "Party One".into(),
+                            key: None,
                         }];
                         if p.chance(40) {
                             let dup = p.chance(5);
                             v.push(Party {
                                 id: PartyId::new(if dup { "p1" } else { "p2" }).expect("party"),
                                 name: "Partei Zwei".into(),
+                                key: None,
                             });
                         }
                         v
@@ -815,6 +817,7 @@ impl Machine {
                     parties: vec![Party {
                         id: PartyId::new("p9").expect("party"),
                         name: "Nine".into(),
+                        key: None,
                     }],
                 },
                 1..=9 | 28..=31 => Op::Add {

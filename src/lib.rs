@@ -44,8 +44,10 @@ pub mod ledger;
 pub mod limits;
 pub mod merkle;
 pub mod model;
+pub mod note;
 pub mod projection;
 pub mod proof;
+pub mod signfile;
 pub mod store;
 pub mod timeline;
 

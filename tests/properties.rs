@@ -225,6 +225,7 @@ fn fresh_establish(ag: &AgreementId, id: &str, d: Date) -> Amendment {
             parties: vec![Party {
                 id: PartyId::new("p1").expect("party"),
                 name: "One".into(),
+                key: None,
             }],
         },
     )

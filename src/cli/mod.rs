@@ -3,6 +3,7 @@
 
 mod append;
 mod integrity;
+mod keys;
 mod out;
 mod proofs;
 mod read;
@@ -74,6 +75,14 @@ enum Command {
     Prove(proofs::ProveArgs),
     /// Check a proof against checkpoint files, with no ledger at all.
     Verify(proofs::VerifyArgs),
+    /// Ed25519 keys for signing amendments and checkpoints (C2SP signed-note form).
+    Key(keys::KeyArgs),
+    /// Add your signature to the amendments in files (in place), or print
+    /// what a party signs (--note).
+    Sign(keys::SignArgs),
+    /// As a witness: check a signed checkpoint against the last one you
+    /// cosigned, and print it with your cosignature added.
+    Cosign(keys::CosignArgs),
     /// Write a verified JSON Lines copy of the whole ledger.
     Export(integrity::ExportArgs),
     /// Rebuild an empty ledger from an export, reproducing every hash.
@@ -193,6 +202,9 @@ fn run(cli: &Cli) -> Result<(), Fail> {
         Command::Checkpoint(a) => proofs::checkpoint(&ctx, a),
         Command::Prove(a) => proofs::prove(&ctx, a),
         Command::Verify(a) => proofs::verify(a),
+        Command::Key(a) => keys::key(a),
+        Command::Cosign(a) => keys::cosign(a),
+        Command::Sign(a) => keys::sign(a),
         Command::Export(a) => integrity::export(&ctx, a),
         Command::Import(a) => integrity::import(&ctx, a),
     }
