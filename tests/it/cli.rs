@@ -1,7 +1,7 @@
 //! Transcript tests: the real binary, as a user runs it, on the bundled fixtures.
 //!
 //! Human output of the readers is compared with golden files in
-//! `tests/transcripts/` (regenerate with `PACTUM_BLESS=1 cargo test --test cli`
+//! `tests/it/transcripts/` (regenerate with `PACTUM_BLESS=1 cargo test --test it cli`
 //! and review the diff). Outputs that hold chain hashes (which depend on each
 //! ledger's random origin) are checked by structure instead.
 
@@ -160,7 +160,7 @@ fn assert_same(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathBuf, Ve
 
 /// Compares with a golden transcript (or writes it with PACTUM_BLESS=1).
 fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/transcripts").join(name);
+    let path = root().join("tests/it/transcripts").join(name);
     if std::env::var_os("PACTUM_BLESS").is_some() {
         std::fs::write(&path, actual).expect("write golden");
         return;

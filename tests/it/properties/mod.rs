@@ -15,13 +15,10 @@
 //! 6. tamper evidence: the audit passes, and any flipped bit is found at its seq
 //! 7. idempotency
 //!
-//! Shrunk failures are kept in `tests/properties.proptest-regressions`.
+//! Shrunk failures are kept in `tests/it/properties/mod.proptest-regressions`.
 
-#[path = "properties/bridge.rs"]
 mod bridge;
-#[path = "properties/gen.rs"]
 mod gen;
-#[path = "properties/reference.rs"]
 mod reference;
 use bridge::{model_digest, to_ref};
 

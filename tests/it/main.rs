@@ -1,0 +1,33 @@
+//! The integration tests: one test crate (one link, one binary) with a module
+//! per area.
+//!
+//! Two tiers. `cargo test` runs the fast default tier; with
+//! `PACTUM_TEST_LONG=1` the long runs run in full (what `.ci/run` does): the
+//! crash harness's 100 kills instead of 10, and the hostile inputs of
+//! 100 MiB, a million changes and the like ([`long_tier`] says which).
+//!
+//! | module | what |
+//! |---|---|
+//! | `cli` | transcripts of the real binary on the fixtures |
+//! | `crash` | the crash harness: writers killed with SIGKILL |
+//! | `fuzz_regressions` | fuzz seeds and regressions replayed on stable |
+//! | `invalid` | every file in `fixtures/invalid/` refused |
+//! | `merkle` | the tree and proofs against `ct-merkle` |
+//! | `properties` | proptest against the reference model |
+//! | `reliability` | faults, concurrency, hostile input, leftovers |
+//! | `tamper` | the tamper matrix |
+
+mod cli;
+mod crash;
+mod fuzz_regressions;
+mod invalid;
+mod merkle;
+mod properties;
+mod reliability;
+mod tamper;
+
+/// Whether the long tier runs: `PACTUM_TEST_LONG` set to anything but `0`
+/// or the empty string.
+pub fn long_tier() -> bool {
+    std::env::var("PACTUM_TEST_LONG").is_ok_and(|v| !v.is_empty() && v != "0")
+}
