@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod catalog;
 pub mod chain;
 pub mod codec;
 pub mod error;
@@ -43,6 +44,7 @@ pub mod ledger;
 pub mod limits;
 pub mod merkle;
 pub mod model;
+pub mod place;
 pub mod projection;
 pub mod proof;
 pub mod store;

@@ -706,8 +706,19 @@ pub fn diff(
     to: Date,
     known: KnownAt,
 ) -> Result<Diff, ProjectionError> {
-    let a = state(agreement, entries, from, known)?;
-    let b = state(agreement, entries, to, known)?;
+    diff_views(agreement, entries, (from, known), (to, known))
+}
+
+/// The difference between two (date, view) states: with one date and two
+/// views, what a late correction changed in what was believed about that date.
+pub fn diff_views(
+    agreement: &AgreementId,
+    entries: &[Entry],
+    (from, known_from): (Date, KnownAt),
+    (to, known_to): (Date, KnownAt),
+) -> Result<Diff, ProjectionError> {
+    let a = state(agreement, entries, from, known_from)?;
+    let b = state(agreement, entries, to, known_to)?;
     let before: BTreeMap<&ClauseId, &Clause> = a.clauses.iter().map(|c| (&c.id, c)).collect();
     let after: BTreeMap<&ClauseId, &Clause> = b.clauses.iter().map(|c| (&c.id, c)).collect();
     let added = b

@@ -59,21 +59,63 @@ struct JsonFailure<'a> {
     detail: &'a str,
 }
 
+/// `audit --json`: always one document (README, "Output"). `head` is the
+/// ledger's head as stored (the export's last entry for a file), `verified`
+/// the checkpoint recomputed over the `entries` verified (the whole ledger
+/// when `ok`); either is null when it could not be read.
 #[derive(Serialize)]
 struct JsonAudit<'a> {
     ok: bool,
     entries: u64,
-    head: String,
+    head: Option<String>,
+    verified: Option<String>,
     failure: Option<JsonFailure<'a>>,
 }
 
-fn print_report(json: bool, file: bool, what: &str, r: &Report) -> Result<(), Fail> {
+/// The document `audit --json` prints when the audit could not run at all:
+/// sled reports damage (`storage-damaged`, exit 1), or the ledger cannot be
+/// opened (`no-ledger`, `busy`, `cannot-open`, exit 2; the message goes to
+/// standard error as well).
+fn print_not_run(e: &Error) -> Result<(), Fail> {
+    use pactum::store::StoreError;
+    let kind = match e {
+        Error::Damaged { .. } | Error::Store(StoreError::Damaged(_)) => "storage-damaged",
+        Error::Missing(_) => "no-ledger",
+        Error::Store(StoreError::Busy { .. }) => "busy",
+        _ => "cannot-open",
+    };
+    let detail = e.to_string();
+    let mut out = Out::new();
+    out.json_pretty(&JsonAudit {
+        ok: false,
+        entries: 0,
+        head: None,
+        verified: None,
+        failure: Some(JsonFailure {
+            seq: None,
+            kind,
+            detail: &detail,
+        }),
+    })?;
+    out.done()
+}
+
+fn print_report(
+    quiet: bool,
+    json: bool,
+    file: bool,
+    what: &str,
+    r: &Report,
+    stored_head: Option<Checkpoint>,
+) -> Result<(), Fail> {
     let mut out = Out::new();
     if json {
+        let head = if file { Some(r.head) } else { stored_head };
         out.json_pretty(&JsonAudit {
             ok: r.ok,
             entries: r.entries,
-            head: r.head.to_string(),
+            head: head.map(|h| h.to_string()),
+            verified: Some(r.head.to_string()),
             failure: r.failure.as_ref().map(|f| JsonFailure {
                 seq: f.seq,
                 kind: f.kind.as_str(),
@@ -83,7 +125,7 @@ fn print_report(json: bool, file: bool, what: &str, r: &Report) -> Result<(), Fa
     } else if let Some(f) = &r.failure {
         out.line(format!("FAILED: {what}: {f}"))?;
         out.line(format!("{} entries verified before the failure", r.entries))?;
-    } else {
+    } else if !quiet {
         let checked = if file {
             "every leaf and link, and the trailer"
         } else {
@@ -103,18 +145,94 @@ fn print_report(json: bool, file: bool, what: &str, r: &Report) -> Result<(), Fa
     }
 }
 
-/// A checkpoint given on the command line: `N:HASH`, or a checkpoint file.
-pub fn read_checkpoint(arg: &str) -> Result<(Expect, Option<CheckpointText>), Fail> {
-    if let Ok(cp) = arg.parse::<Checkpoint>() {
-        return Ok((cp.into(), None));
+/// A checkpoint given to `audit --checkpoint`.
+pub enum Given {
+    /// `N:HASH` in full, or a checkpoint file (with its text).
+    Full(Expect, Option<CheckpointText>),
+    /// `N:PREFIX`: the chain hash shortened (as `log` prints it), at least
+    /// [`PREFIX_HEX_MIN`] hex digits; the ledger says which hash it is.
+    Prefix(u64, String),
+}
+
+/// The shortest hash prefix `--checkpoint` takes: what `log` prints.
+const PREFIX_HEX_MIN: usize = 12;
+
+/// `N:HASH` or `N:PREFIX`, as `pactum head` or `pactum log` print them.
+fn parse_given(s: &str) -> Option<Result<Given, String>> {
+    let s = s.trim();
+    if let Ok(cp) = s.parse::<Checkpoint>() {
+        return Some(Ok(Given::Full(cp.into(), None)));
+    }
+    let (n, h) = s.split_once(':')?;
+    let count = n.parse::<u64>().ok().filter(|c| c.to_string() == n)?;
+    if h.is_empty() || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    if h.len() < PREFIX_HEX_MIN {
+        return Some(Err(format!(
+            "checkpoint hash `{h}` is {} hex digits: give at least {PREFIX_HEX_MIN} (as `pactum log` prints them) or all 64",
+            h.len()
+        )));
+    }
+    Some(Ok(Given::Prefix(count, h.to_ascii_lowercase())))
+}
+
+/// A checkpoint given on the command line: `N:HASH` (or a shortened hash),
+/// or a file holding `N:HASH` (as `pactum head > FILE` writes it) or a
+/// checkpoint text (as `pactum checkpoint -o FILE` writes it).
+pub fn read_checkpoint(arg: &str) -> Result<Given, Fail> {
+    if let Some(g) = parse_given(arg) {
+        return g.map_err(|m| usage(format!("--checkpoint: {m}")));
     }
     let text = std::fs::read_to_string(arg).map_err(|e| {
         usage(format!(
             "--checkpoint `{arg}` is neither N:HASH nor a readable checkpoint file: {e}"
         ))
     })?;
+    if let Some(g) = parse_given(&text) {
+        return g.map_err(|m| usage(format!("{arg}: {m}")));
+    }
     let cp: CheckpointText = text.parse().map_err(|e| usage(format!("{arg}: {e}")))?;
-    Ok(((&cp).into(), Some(cp)))
+    Ok(Given::Full((&cp).into(), Some(cp)))
+}
+
+/// The full checkpoint a shortened one names: the stored chain hash after
+/// `count` entries, when it starts with `prefix`; otherwise the report of
+/// the mismatch.
+fn resolve_prefix<S: Store>(
+    store: &S,
+    count: u64,
+    prefix: &str,
+) -> Result<Result<Expect, Report>, Fail> {
+    let stored = match count.checked_sub(1) {
+        None => pactum::ledger::read_origin(store)?.map(|o| chain::genesis(&o)),
+        Some(seq) => match store.get(&keys::entry(seq))? {
+            Some(v) => pactum::ledger::StoredEntry::split(&v).map(|s| s.chain),
+            None => None,
+        },
+    };
+    match stored {
+        Some(h) if chain::hex(&h).starts_with(prefix) => Ok(Ok(Checkpoint { count, hash: h }.into())),
+        other => Ok(Err(Report {
+            ok: false,
+            entries: 0,
+            head: Checkpoint {
+                count: 0,
+                hash: [0; 32],
+            },
+            failure: Some(audit::Failure {
+                seq: count.checked_sub(1),
+                kind: audit::Kind::CheckpointMismatch,
+                detail: match other {
+                    Some(h) => format!(
+                        "the ledger's chain hash after {count} entries is {}, which does not start with {prefix}",
+                        chain::hex(&h)
+                    ),
+                    None => format!("the ledger holds no entry {} for the checkpoint of {count} entries", count.saturating_sub(1)),
+                },
+            }),
+        })),
+    }
 }
 
 fn wrong_origin(cp: &CheckpointText, origin: &pactum::chain::Origin) -> Option<Report> {
@@ -139,14 +257,29 @@ fn wrong_origin(cp: &CheckpointText, origin: &pactum::chain::Origin) -> Option<R
 
 /// `audit`.
 pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
-    let (expect, text) = match &a.checkpoint {
-        Some(arg) => {
-            let (e, t) = read_checkpoint(arg)?;
-            (Some(e), t)
+    match audit_inner(ctx, a) {
+        Err(Fail::Error(e)) if a.json => {
+            print_not_run(&e)?;
+            Err(Fail::Error(e))
         }
-        None => (None, None),
+        other => other,
+    }
+}
+
+fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
+    let (mut expect, text, prefix) = match &a.checkpoint {
+        Some(arg) => match read_checkpoint(arg)? {
+            Given::Full(e, t) => (Some(e), t, None),
+            Given::Prefix(n, p) => (None, None, Some((n, p))),
+        },
+        None => (None, None, None),
     };
     if let Some(path) = &a.file {
+        if prefix.is_some() {
+            return Err(usage(
+                "--checkpoint: a shortened hash is resolved against a ledger; for an export file give all 64 hex digits",
+            ));
+        }
         let f =
             File::open(path).map_err(|e| usage(format!("{}: cannot open: {e}", path.display())))?;
         let verified = export::verify_export(&mut BufReader::new(f), expect, &mut |_, _, _| {});
@@ -154,28 +287,43 @@ pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
             (Some(t), Some(o)) => wrong_origin(t, &o).unwrap_or(verified.report),
             _ => verified.report,
         };
-        return print_report(a.json, true, &path.display().to_string(), &report);
+        return print_report(
+            ctx.quiet,
+            a.json,
+            true,
+            &path.display().to_string(),
+            &report,
+            None,
+        );
     }
     if !SledStore::exists(ctx.ledger) {
         return Err(Fail::Error(Error::Missing(ctx.ledger.to_path_buf())));
     }
     // The audit reads in key order: a small page cache keeps its memory low.
     let store = SledStore::open_with_cache(ctx.ledger, ctx.wait, pactum::store::SCAN_CACHE)?;
-    let total = store
+    let stored_head = store
         .get(&keys::meta("head"))
         .ok()
         .flatten()
         .and_then(|h| Head::decode(&h))
-        .map_or(0, |h| h.count);
+        .map(|h| h.checkpoint());
+    let total = stored_head.map_or(0, |h| h.count);
+    let name = ctx.ledger.display().to_string();
     if let (Some(t), Ok(Some(origin))) = (&text, pactum::ledger::read_origin(&store)) {
         if let Some(r) = wrong_origin(t, &origin) {
-            return print_report(a.json, false, &ctx.ledger.display().to_string(), &r);
+            return print_report(ctx.quiet, a.json, false, &name, &r, stored_head);
+        }
+    }
+    if let Some((n, p)) = &prefix {
+        match resolve_prefix(&store, *n, p)? {
+            Ok(e) => expect = Some(e),
+            Err(r) => return print_report(ctx.quiet, a.json, false, &name, &r, stored_head),
         }
     }
     let bar = progress_bar(total, "audit");
     let report = audit::audit_store(&store, expect, &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
-    print_report(a.json, false, &ctx.ledger.display().to_string(), &report)
+    print_report(ctx.quiet, a.json, false, &name, &report, stored_head)
 }
 
 #[derive(Serialize)]
@@ -235,6 +383,7 @@ pub fn export(ctx: &Ctx<'_>, a: &ExportArgs) -> Result<(), Fail> {
             });
             bar.finish_and_clear();
             match r {
+                Ok(_) if ctx.quiet => Ok(()),
                 Ok(cp) => {
                     eprintln!(
                         "exported {} entries to {}; head {cp}",
@@ -254,6 +403,7 @@ pub fn export(ctx: &Ctx<'_>, a: &ExportArgs) -> Result<(), Fail> {
 
 /// `import`.
 pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
+    pactum::place::usable(ctx.ledger)?;
     if SledStore::exists(ctx.ledger) {
         return Err(usage(format!(
             "{} already holds a ledger; import rebuilds a new one: pass --ledger NEW_PATH",
@@ -275,7 +425,14 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
     });
     bar.finish_and_clear();
     let (Some(origin), true) = (verified.origin, verified.report.ok) else {
-        print_report(false, true, &a.file.display().to_string(), &verified.report)?;
+        print_report(
+            ctx.quiet,
+            false,
+            true,
+            &a.file.display().to_string(),
+            &verified.report,
+            None,
+        )?;
         return Err(Fail::Integrity);
     };
     let store = SledStore::open_with_cache(ctx.ledger, ctx.wait, pactum::store::WRITE_CACHE)?;
@@ -283,7 +440,17 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
     let head = ledger.append_raw(&entries)?;
     let report = audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;
     if !report.ok {
-        return print_report(false, false, &ctx.ledger.display().to_string(), &report);
+        return print_report(
+            ctx.quiet,
+            false,
+            false,
+            &ctx.ledger.display().to_string(),
+            &report,
+            Some(head),
+        );
+    }
+    if ctx.quiet {
+        return Ok(());
     }
     let mut out = Out::new();
     out.line(format!(

@@ -6,6 +6,8 @@ mod integrity;
 mod out;
 mod proofs;
 mod read;
+mod shell;
+mod show;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use clap::{Parser, Subcommand};
 use pactum::error::Error;
 use pactum::model::{Date, RecordedAt};
 use pactum::projection::KnownAt;
-use pactum::store::{SledStore, Store, StoreError};
+use pactum::store::{SledStore, StoreError};
 use pactum::Ledger;
 
 pub use out::Out;
@@ -45,8 +47,41 @@ pub struct Cli {
         value_name = "SECONDS"
     )]
     wait: f64,
+    /// Colour the redline of `diff` (red removed, green added): auto (on a
+    /// terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    color: Color,
+    /// Print only what the command is for (data, JSON, errors): no
+    /// confirmations, summaries or notes.
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// When to colour output.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    /// On a terminal, unless the NO_COLOR variable is set (and not empty).
+    Auto,
+    /// Always (also into a pipe or a file).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Color {
+    /// Whether standard output gets colour.
+    fn on(self) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -78,6 +113,13 @@ enum Command {
     Export(integrity::ExportArgs),
     /// Rebuild an empty ledger from an export, reproducing every hash.
     Import(integrity::ImportArgs),
+    /// One amendment whole: its text, terms and dates, its entry and hashes,
+    /// and the retraction that voids it, if any.
+    Show(show::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), e.g. `pactum man > pactum.1`.
+    Man(shell::ManArgs),
 }
 
 /// How a command ended.
@@ -107,7 +149,10 @@ impl From<std::io::Error> for Fail {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             Fail::Pipe
         } else {
-            Fail::Error(Error::Usage(format!("cannot write output: {e}")))
+            Fail::Error(Error::Io {
+                message: format!("cannot write output: {e}"),
+                kind: e.kind(),
+            })
         }
     }
 }
@@ -139,6 +184,10 @@ pub fn main() -> i32 {
     match result {
         Ok(Ok(())) => 0,
         Ok(Err(Fail::Pipe)) => 0,
+        Ok(Err(Fail::Error(Error::Io {
+            kind: std::io::ErrorKind::BrokenPipe,
+            ..
+        }))) => 0,
         Ok(Err(Fail::Integrity)) => 1,
         Ok(Err(Fail::Error(e))) => {
             let code = match e {
@@ -166,11 +215,19 @@ fn escape_controls(s: &str) -> String {
         .collect()
 }
 
+/// The library's message, with the command line's words added once, here.
 fn describe(cli: &Cli, e: &Error) -> String {
     match e {
         Error::Store(StoreError::Busy { path }) => format!(
             "the ledger {path} is in use by another process (waited {}s; see --wait)",
             cli.wait
+        ),
+        Error::HeadMismatch { expected, actual } => format!(
+            "the ledger holds {actual} entries, not the {expected} that --expect-head requires; nothing was appended"
+        ),
+        Error::Missing(path) => format!(
+            "no ledger at {}: append amendments to create one, or pass --ledger PATH",
+            path.display()
         ),
         other => other.to_string(),
     }
@@ -180,6 +237,8 @@ fn run(cli: &Cli) -> Result<(), Fail> {
     let ctx = Ctx {
         ledger: &cli.ledger,
         wait: Duration::from_secs_f64(cli.wait.clamp(0.0, 86_400.0)),
+        quiet: cli.quiet,
+        color: cli.color.on(),
     };
     match &cli.command {
         Command::Append(a) => append::run(&ctx, a),
@@ -192,36 +251,30 @@ fn run(cli: &Cli) -> Result<(), Fail> {
         Command::Head(a) => integrity::head(&ctx, a),
         Command::Checkpoint(a) => proofs::checkpoint(&ctx, a),
         Command::Prove(a) => proofs::prove(&ctx, a),
-        Command::Verify(a) => proofs::verify(a),
+        Command::Verify(a) => proofs::verify(&ctx, a),
         Command::Export(a) => integrity::export(&ctx, a),
         Command::Import(a) => integrity::import(&ctx, a),
+        Command::Show(a) => show::run(&ctx, a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
     }
 }
 
-/// What every command gets: where the ledger is, how long to wait for it.
+/// What every command gets: where the ledger is, how long to wait for it,
+/// and how to print.
 pub struct Ctx<'a> {
     ledger: &'a Path,
     wait: Duration,
+    /// `-q`: no confirmations, summaries or notes.
+    quiet: bool,
+    /// Colour on standard output (`--color`, `NO_COLOR`).
+    color: bool,
 }
 
 impl Ctx<'_> {
     /// Opens an existing ledger for reading (refuses a missing one).
     fn open(&self) -> Result<Ledger<SledStore>, Fail> {
-        if !SledStore::exists(self.ledger) {
-            return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
-        }
-        let store = SledStore::open(self.ledger, self.wait)?;
-        // sled's files without a ledger: a creation that never committed.
-        if pactum::ledger::read_origin(&store)?.is_none() && store.witness_get()?.is_none() {
-            return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
-        }
-        Ok(Ledger::open(store)?)
-    }
-
-    /// Opens the ledger for writing, creating it when missing.
-    fn open_or_create(&self) -> Result<Ledger<SledStore>, Fail> {
-        let store = SledStore::open_with_cache(self.ledger, self.wait, pactum::store::WRITE_CACHE)?;
-        Ok(Ledger::open_or_create(store, new_origin)?)
+        Ok(pactum::place::open(self.ledger, self.wait)?)
     }
 }
 

@@ -24,7 +24,10 @@ pub struct CheckpointArgs {
 
 /// Arguments of `prove`.
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["amendment", "consistency"])))]
+#[command(
+    group(clap::ArgGroup::new("what").required(true).args(["amendment", "consistency"])),
+    override_usage = "pactum prove [OPTIONS] AGREEMENT AMENDMENT\n       pactum prove [OPTIONS] --consistency OLD_N"
+)]
 pub struct ProveArgs {
     /// The agreement of the amendment to prove.
     #[arg(requires = "amendment")]
@@ -92,11 +95,13 @@ pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
         Some(path) => {
             std::fs::write(path, cp.to_string())
                 .map_err(|e| usage(format!("{}: cannot write: {e}", path.display())))?;
-            eprintln!(
-                "checkpoint of {} entries written to {}",
-                cp.size,
-                path.display()
-            );
+            if !ctx.quiet {
+                eprintln!(
+                    "checkpoint of {} entries written to {}",
+                    cp.size,
+                    path.display()
+                );
+            }
             Ok(())
         }
         None => {
@@ -130,7 +135,16 @@ pub fn prove(ctx: &Ctx<'_>, a: &ProveArgs) -> Result<(), Fail> {
     let mut out = Out::new();
     match (&a.agreement, &a.amendment, a.consistency) {
         (Some(ag), Some(id), None) => {
-            out.json_pretty(&proof::prove_inclusion(&ledger, ag, id, size)?)?
+            let p = proof::prove_inclusion(&ledger, ag, id, size)?;
+            let retracted = pactum::catalog::retracted_by(&ledger, ag, id)?;
+            if let Some(r) = retracted.filter(|_| !ctx.quiet) {
+                // The proof shows the entry is recorded; the retraction voids it.
+                eprintln!(
+                    "pactum: note: amendment `{id}` is recorded (entry #{}), but entry #{} ({}) retracted it: it is void",
+                    p.leaf_index, r.seq, r.amendment
+                );
+            }
+            out.json_pretty(&p)?
         }
         (_, _, Some(old)) => out.json_pretty(&proof::prove_consistency(&ledger, old, size)?)?,
         _ => return Err(usage("give AGREEMENT AMENDMENT, or --consistency OLD_N")),
@@ -139,15 +153,28 @@ pub fn prove(ctx: &Ctx<'_>, a: &ProveArgs) -> Result<(), Fail> {
 }
 
 /// `verify`.
-pub fn verify(a: &VerifyArgs) -> Result<(), Fail> {
+pub fn verify(ctx: &Ctx<'_>, a: &VerifyArgs) -> Result<(), Fail> {
     let p =
         Proof::parse(&read(&a.proof)?).map_err(|e| usage(format!("{}: {e}", a.proof.display())))?;
     let cp = read_checkpoint(&a.checkpoint)?;
+    let old_cp = match (&p, &a.old_checkpoint) {
+        (Proof::Consistency(_), Some(old)) => Some(read_checkpoint(old)?),
+        _ => None,
+    };
+    if let Some(m) = proof::mismatch(&p, &cp, old_cp.as_ref()) {
+        // A proof and a checkpoint that do not go together prove nothing
+        // either way: a usage error (exit 2), not a failed check.
+        return Err(usage(format!(
+            "{m} (verify against the checkpoint the proof was made for, or make a proof for this one: pactum prove … --size {})",
+            cp.size
+        )));
+    }
     let mut out = Out::new();
     let result = match &p {
         Proof::Inclusion(p) => proof::verify_inclusion(p, &cp).map(|e| {
             format!(
-                "ok: amendment `{}` of `{}` (effective {}) is entry {} of the {} in checkpoint {}",
+                "ok: amendment `{}` of `{}` (effective {}) is entry #{} of the {} in checkpoint {} \
+                 (whether a later entry retracted it is no part of this proof: `pactum show` on the ledger says)",
                 e.amendment.id,
                 e.amendment.agreement,
                 e.amendment.effective.map_or("-".into(), |d| d.to_string()),
@@ -157,13 +184,12 @@ pub fn verify(a: &VerifyArgs) -> Result<(), Fail> {
             )
         }),
         Proof::Consistency(p) => {
-            let Some(old) = &a.old_checkpoint else {
+            let Some(old) = &old_cp else {
                 return Err(usage(
                     "a consistency proof needs --old-checkpoint FILE as well",
                 ));
             };
-            let old = read_checkpoint(old)?;
-            proof::verify_consistency(p, &old, &cp).map(|()| {
+            proof::verify_consistency(p, old, &cp).map(|()| {
                 format!(
                     "ok: the ledger {} of {} entries extends its checkpoint of {} entries",
                     cp.origin, cp.size, old.size
@@ -178,7 +204,9 @@ pub fn verify(a: &VerifyArgs) -> Result<(), Fail> {
     if a.json {
         out.json_pretty(&JsonVerify { ok, detail })?;
     } else if ok {
-        out.line(detail)?;
+        if !ctx.quiet {
+            out.line(detail)?;
+        }
     } else {
         out.line(format!("FAILED: {detail}"))?;
     }

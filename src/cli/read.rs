@@ -7,7 +7,7 @@ use pactum::projection::{self, Clause, KnownAt, Segment, State, TermChange};
 use serde::Serialize;
 
 use super::out::{short_hash, wrap};
-use super::{parse_date, parse_known_at, today, Ctx, Fail, Out};
+use super::{parse_date, parse_known_at, today, usage, Ctx, Fail, Out};
 
 const WIDTH: usize = 80;
 
@@ -35,12 +35,16 @@ pub struct DiffArgs {
     /// The earlier date.
     #[arg(long, value_name = "D1")]
     from: String,
-    /// The later date.
+    /// The later date (default: D1, to compare two views of one date).
     #[arg(long, value_name = "D2")]
-    to: String,
-    /// The view (as for `state`).
-    #[arg(long, value_name = "K")]
+    to: Option<String>,
+    /// The view (as for `state`); with --known-at-to, the earlier view.
+    #[arg(long, value_name = "K1")]
     known_at: Option<String>,
+    /// The later view: redline what entries recorded after K1 changed in
+    /// what was believed (e.g. --known-at '#2' --known-at-to '#3').
+    #[arg(long, value_name = "K2")]
+    known_at_to: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -177,6 +181,7 @@ struct JsonDiff<'a> {
     from: Date,
     to: Date,
     known_at: Option<String>,
+    known_at_to: Option<String>,
     status_from: &'static str,
     status_to: &'static str,
     digest_from: String,
@@ -238,6 +243,8 @@ struct JsonAgreement {
     first_effective: Option<Date>,
     last_effective: Option<Date>,
     status: &'static str,
+    /// The first day no longer in force, when terminated.
+    terminated: Option<Date>,
 }
 
 // ---------------------------------------------------------------- helpers
@@ -298,53 +305,78 @@ fn redline_text(segs: &[Segment]) -> String {
         .join(" ")
 }
 
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const RESET: &str = "\x1b[0m";
+
+/// Colours the wrapped lines of a redline: `[-removed-]` red, `{+added+}`
+/// green (the markers stay, so the meaning does not rest on colour); a span
+/// that goes on to the next line is closed at the line's end and reopened.
+fn colour_redline(lines: Vec<String>, on: bool) -> Vec<String> {
+    if !on {
+        return lines;
+    }
+    let mut open: Option<&str> = None;
+    lines
+        .into_iter()
+        .map(|l| {
+            let mut s = String::with_capacity(l.len() + 16);
+            if let Some(c) = open {
+                s.push_str(c);
+            }
+            let mut rest = l.as_str();
+            while !rest.is_empty() {
+                let marks = [
+                    ("[-", Some(RED)),
+                    ("{+", Some(GREEN)),
+                    ("-]", None),
+                    ("+}", None),
+                ];
+                let next = marks
+                    .iter()
+                    .filter_map(|(m, c)| rest.find(m).map(|i| (i, *m, *c)))
+                    .min_by_key(|(i, _, _)| *i);
+                match next {
+                    Some((i, m, Some(c))) => {
+                        s.push_str(&rest[..i]);
+                        s.push_str(c);
+                        s.push_str(m);
+                        open = Some(c);
+                        rest = &rest[i + m.len()..];
+                    }
+                    Some((i, m, None)) => {
+                        s.push_str(&rest[..i + m.len()]);
+                        s.push_str(RESET);
+                        open = None;
+                        rest = &rest[i + m.len()..];
+                    }
+                    None => {
+                        s.push_str(rest);
+                        rest = "";
+                    }
+                }
+            }
+            if open.is_some() {
+                s.push_str(RESET);
+            }
+            s
+        })
+        .collect()
+}
+
 fn show_opt(v: &Option<TermValue>) -> String {
     v.as_ref().map_or("(none)".to_string(), |v| v.to_string())
 }
 
-fn change_summary(c: &Change) -> String {
-    match &c.op {
-        Op::Establish { title, .. } => format!("establish \"{title}\""),
-        Op::Add { clause, .. } => format!("add {clause}"),
-        Op::Amend {
-            clause,
-            heading,
-            text,
-            set,
-            unset,
-            until,
-            until_event,
-        } => {
-            let mut what = Vec::new();
-            if heading.is_some() {
-                what.push("heading".to_string());
-            }
-            if text.is_some() {
-                what.push("text".to_string());
-            }
-            for (k, v) in set {
-                what.push(format!("{k} = {v}"));
-            }
-            for k in unset {
-                what.push(format!("unset {k}"));
-            }
-            if let Some(u) = until {
-                what.push(format!("until {u}"));
-            }
-            if let Some(e) = until_event {
-                what.push(format!("until event {e}"));
-            }
-            format!("amend {clause}: {}", what.join(", "))
-        }
-        Op::Repeal { clause } => format!("repeal {clause}"),
-        Op::Occur { event, .. } => format!("occur {event}"),
-        Op::Retract { amendment, reason } => format!("retract {amendment}: {reason}"),
-        Op::Terminate { .. } => "terminate".to_string(),
-    }
-}
-
-fn load(ctx: &Ctx<'_>, agreement: &AgreementId) -> Result<Vec<pactum::codec::Entry>, Fail> {
+fn load(
+    ctx: &Ctx<'_>,
+    agreement: &AgreementId,
+    views: &[KnownAt],
+) -> Result<Vec<pactum::codec::Entry>, Fail> {
     let ledger = ctx.open()?;
+    for v in views {
+        pactum::catalog::check_view(&ledger, *v)?;
+    }
     let entries = ledger.agreement_entries(agreement)?;
     if entries.is_empty() {
         return Err(unknown(&ledger, agreement));
@@ -364,8 +396,11 @@ fn unknown<S: pactum::store::Store>(ledger: &pactum::Ledger<S>, agreement: &Agre
     } else {
         format!("it holds: {}", known.join(", "))
     };
+    let near = pactum::catalog::nearest(agreement.as_str(), known.iter().cloned())
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
     Fail::Error(pactum::Error::Usage(format!(
-        "agreement `{agreement}` is not in the ledger ({hint})"
+        "agreement `{agreement}` is not in the ledger ({hint}{near})"
     )))
 }
 
@@ -379,6 +414,7 @@ pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
     };
     let known = parse_known_at(a.known_at.as_deref())?;
     let ledger = ctx.open()?;
+    pactum::catalog::check_view(&ledger, known)?;
     let s = match ledger.state(&a.agreement, at, known) {
         Err(pactum::Error::Projection(projection::ProjectionError::Unknown(_))) => {
             return Err(unknown(&ledger, &a.agreement));
@@ -428,11 +464,18 @@ pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
 /// `diff`.
 pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
     let from = parse_date("--from", &a.from)?;
-    let to = parse_date("--to", &a.to)?;
+    let to = match &a.to {
+        Some(s) => parse_date("--to", s)?,
+        None => from,
+    };
     let known = parse_known_at(a.known_at.as_deref())?;
-    let entries = load(ctx, &a.agreement)?;
-    let d =
-        projection::diff(&a.agreement, &entries, from, to, known).map_err(pactum::Error::from)?;
+    let known_to = match &a.known_at_to {
+        Some(s) => parse_known_at(Some(s))?,
+        None => known,
+    };
+    let entries = load(ctx, &a.agreement, &[known, known_to])?;
+    let d = projection::diff_views(&a.agreement, &entries, (from, known), (to, known_to))
+        .map_err(pactum::Error::from)?;
     let mut out = Out::new();
     if a.json {
         out.json_pretty(&JsonDiff {
@@ -440,6 +483,7 @@ pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
             from,
             to,
             known_at: known_json(known),
+            known_at_to: known_json(known_to),
             status_from: d.from.status.as_str(),
             status_to: d.to.status.as_str(),
             digest_from: chain::hex(&d.from.digest),
@@ -460,7 +504,27 @@ pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
         })?;
         return out.done();
     }
-    out.line(format!("{}: {from} → {to}", a.agreement))?;
+    let view = |k: KnownAt| match k {
+        KnownAt::All => "as known now".to_string(),
+        k => format!("as known at {k}"),
+    };
+    if known == known_to {
+        out.line(format!("{}: {from} → {to}", a.agreement))?;
+    } else if from == to {
+        out.line(format!(
+            "{}: {from}, {} → {}",
+            a.agreement,
+            view(known),
+            view(known_to)
+        ))?;
+    } else {
+        out.line(format!(
+            "{}: {from} {} → {to} {}",
+            a.agreement,
+            view(known),
+            view(known_to)
+        ))?;
+    }
     if d.from.status != d.to.status {
         out.line(format!(
             "status: {} → {}",
@@ -474,15 +538,20 @@ pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
         d.removed.len(),
         d.changed.len()
     ))?;
+    let (green, red, reset) = if ctx.color {
+        (GREEN, RED, RESET)
+    } else {
+        ("", "", "")
+    };
     for c in &d.added {
         out.line("")?;
-        out.line(format!("+ {}", clause_header(c)))?;
+        out.line(format!("{green}+ {}{reset}", clause_header(c)))?;
         clause_lines(&mut out, c, "    ")?;
     }
     for c in &d.removed {
         out.line("")?;
         out.line(format!(
-            "- {}  (was since {}, {})",
+            "{red}- {}  (was since {}, {}){reset}",
             c.id, c.since, c.amendment
         ))?;
     }
@@ -500,7 +569,8 @@ pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
             ))?;
         }
         if let Some(segs) = &c.text {
-            for l in wrap(&redline_text(segs), "    ", WIDTH) {
+            let lines = wrap(&redline_text(segs), "    ", WIDTH);
+            for l in colour_redline(lines, ctx.color) {
                 out.line(l)?;
             }
         }
@@ -536,7 +606,18 @@ pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
 /// `history`.
 pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
     let known = parse_known_at(a.known_at.as_deref())?;
-    let entries = load(ctx, &a.agreement)?;
+    let entries = load(ctx, &a.agreement, &[known])?;
+    if let Some(c) = &a.clause {
+        if !pactum::catalog::names_clause(&entries, c.as_str()) {
+            let near = pactum::catalog::near_clause(&entries, c.as_str())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(usage(format!(
+                "no amendment of `{}` names a clause `{c}`{near}",
+                a.agreement
+            )));
+        }
+    }
     let items = projection::history(&a.agreement, &entries, a.clause.as_ref(), known)
         .map_err(pactum::Error::from)?;
     let mut out = Out::new();
@@ -561,7 +642,7 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
                             position: i + 1,
                             op: c.op.name(),
                             effective: it.amendment.change_date(i),
-                            summary: change_summary(c),
+                            summary: c.op.summary(),
                             clause: c.op.clause().map(|c| c.to_string()),
                         }
                     })
@@ -603,13 +684,9 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
                 .effective
                 .map(|d| format!(" (effective {d})"))
                 .unwrap_or_default();
-            for (n, l) in wrap(
-                &format!("{}{own}", change_summary(c)),
-                "              ",
-                WIDTH,
-            )
-            .into_iter()
-            .enumerate()
+            for (n, l) in wrap(&format!("{}{own}", c.op.summary()), "              ", WIDTH)
+                .into_iter()
+                .enumerate()
             {
                 if n == 0 {
                     out.line(l.replacen("              ", "            - ", 1))?;
@@ -653,7 +730,11 @@ pub fn log(ctx: &Ctx<'_>, a: &LogArgs) -> Result<(), Fail> {
     };
     match &a.agreement {
         Some(ag) => {
-            for seq in ledger.agreement_seqs(ag)? {
+            let seqs = ledger.agreement_seqs(ag)?;
+            if seqs.is_empty() {
+                return Err(unknown(&ledger, ag));
+            }
+            for seq in seqs {
                 let e = ledger.entry(seq)?.ok_or_else(|| pactum::Error::Damaged {
                     seq: Some(seq),
                     detail: "indexed entry missing".into(),
@@ -676,33 +757,20 @@ pub fn log(ctx: &Ctx<'_>, a: &LogArgs) -> Result<(), Fail> {
 pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
     let ledger = ctx.open()?;
     let today = today()?;
-    let mut rows = Vec::new();
-    for id in ledger.agreements()? {
-        let entries = ledger.agreement_entries(&id)?;
-        let live = projection::live(&entries, KnownAt::All);
-        let dates: Vec<Date> = live
-            .iter()
-            .flat_map(|e| (0..e.amendment.changes.len()).filter_map(|i| e.amendment.change_date(i)))
-            .collect();
-        let retracted = entries
-            .iter()
-            .filter(|e| e.amendment.is_retraction())
-            .count();
-        let state = projection::state(&id, &entries, today, KnownAt::All).ok();
-        rows.push(JsonAgreement {
-            agreement: id.to_string(),
-            title: state.as_ref().map(|s| s.title.clone()),
-            parties: state
-                .as_ref()
-                .map(|s| s.parties.clone())
-                .unwrap_or_default(),
-            amendments: live.len(),
-            retracted,
-            first_effective: dates.iter().min().copied(),
-            last_effective: dates.iter().max().copied(),
-            status: state.as_ref().map_or("retracted", |s| s.status.as_str()),
-        });
-    }
+    let rows: Vec<JsonAgreement> = pactum::catalog::summaries(&ledger, today)?
+        .into_iter()
+        .map(|r| JsonAgreement {
+            agreement: r.agreement.to_string(),
+            title: r.title,
+            parties: r.parties,
+            amendments: r.amendments,
+            retracted: r.retracted,
+            first_effective: r.first_effective,
+            last_effective: r.last_effective,
+            status: r.status.map_or("retracted", |s| s.as_str()),
+            terminated: r.terminated,
+        })
+        .collect();
     let mut out = Out::new();
     if a.json {
         out.json_pretty(&rows)?;
@@ -732,7 +800,12 @@ pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
             "    amendments  {}{retracted}, effective {span}",
             r.amendments
         ))?;
-        out.line(format!("    status      {} on {today}", r.status))?;
+        // As `state` says it: the day it ended, not today.
+        let status = match r.terminated {
+            Some(t) => format!("{} (on {t})", r.status),
+            None => format!("{} on {today}", r.status),
+        };
+        out.line(format!("    status      {status}"))?;
     }
     out.done()
 }

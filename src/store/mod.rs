@@ -16,7 +16,7 @@ mod mem;
 mod sled_store;
 
 pub use mem::MemStore;
-pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WRITE_CACHE};
+pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WITNESS, WRITE_CACHE};
 
 /// A failure of the storage underneath.
 #[derive(Debug, thiserror::Error)]
