@@ -14,6 +14,9 @@ use super::{new_origin, now, Ctx, Fail, Out};
 
 /// Append amendment files.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum append fixtures/microsoft-openai          # a folder: its *.toml, *.json, *.jsonl in name order\n  pactum append --dry-run 2026-06-01-price.toml    # judge only; write nothing\n  pactum append --expect-head 7 new.jsonl          # refuse unless the ledger holds 7 entries\n  cat batch.jsonl | pactum append -"
+)]
 pub struct Args {
     /// Files (.toml, .json, .jsonl), folders, or `-` for JSON Lines on standard input.
     #[arg(required = true, value_name = "PATH")]

@@ -17,6 +17,9 @@ use super::{progress_bar, usage, Ctx, Fail, Out};
 
 /// Arguments of `audit`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum audit\n  pactum head > head.txt; pactum audit --checkpoint head.txt   # later: nothing before was rewritten\n  pactum audit --checkpoint 7:40a38b17285f                      # a hash shortened as `log` prints it\n  pactum audit backup.jsonl --json                              # an export file, offline"
+)]
 pub struct AuditArgs {
     /// An export file (JSON Lines) to verify offline, instead of the ledger.
     file: Option<PathBuf>,
@@ -31,6 +34,9 @@ pub struct AuditArgs {
 
 /// Arguments of `head`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  pactum head            # 7:40a38b17…: 7 entries (#0 … #6), and the chain hash after #6"
+)]
 pub struct HeadArgs {
     /// Print one JSON document.
     #[arg(long)]
@@ -39,6 +45,7 @@ pub struct HeadArgs {
 
 /// Arguments of `export`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  pactum export -o backup.jsonl")]
 pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -47,6 +54,7 @@ pub struct ExportArgs {
 
 /// Arguments of `import`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  pactum --ledger restored.ledger import backup.jsonl")]
 pub struct ImportArgs {
     /// The export file (JSON Lines).
     file: PathBuf,

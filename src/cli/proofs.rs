@@ -10,6 +10,9 @@ use super::{usage, Ctx, Fail, Out};
 
 /// Arguments of `checkpoint`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum checkpoint -o checkpoint.txt\n  pactum checkpoint --size 5 -o checkpoint-5.txt"
+)]
 pub struct CheckpointArgs {
     /// The checkpoint as the ledger stood after N entries (default: now).
     #[arg(long, value_name = "N")]
@@ -25,6 +28,7 @@ pub struct CheckpointArgs {
 /// Arguments of `prove`.
 #[derive(clap::Args, Debug)]
 #[command(
+    after_help = "Examples:\n  pactum prove microsoft-openai 2025-01-21-compute-rofr > proof.json\n  pactum prove --consistency 5 > consistency-5.json",
     group(clap::ArgGroup::new("what").required(true).args(["amendment", "consistency"])),
     override_usage = "pactum prove [OPTIONS] AGREEMENT AMENDMENT\n       pactum prove [OPTIONS] --consistency OLD_N"
 )]
@@ -44,6 +48,9 @@ pub struct ProveArgs {
 
 /// Arguments of `verify`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum verify proof.json --checkpoint checkpoint.txt\n  pactum verify consistency-5.json --checkpoint checkpoint.txt --old-checkpoint checkpoint-5.txt"
+)]
 pub struct VerifyArgs {
     /// The proof (JSON, as `pactum prove` printed it).
     proof: PathBuf,

@@ -13,6 +13,9 @@ const WIDTH: usize = 80;
 
 /// Arguments of `state`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum state microsoft-openai --at 2025-06-01\n  pactum state microsoft-openai --at 2024-01-15 --known-at '#2'   # as the ledger stood after entry #2"
+)]
 pub struct StateArgs {
     /// The agreement, e.g. microsoft-openai.
     agreement: AgreementId,
@@ -29,6 +32,9 @@ pub struct StateArgs {
 
 /// Arguments of `diff`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum diff microsoft-openai --from 2024-12-31 --to 2025-02-01\n  pactum diff microsoft-openai --from 2024-01-15 --known-at '#2' --known-at-to '#3'   # what entry #3 corrected"
+)]
 pub struct DiffArgs {
     /// The agreement.
     agreement: AgreementId,
@@ -52,6 +58,9 @@ pub struct DiffArgs {
 
 /// Arguments of `history`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum history microsoft-openai\n  pactum history microsoft-openai --clause cloud.exclusivity"
+)]
 pub struct HistoryArgs {
     /// The agreement.
     agreement: AgreementId,
@@ -68,6 +77,7 @@ pub struct HistoryArgs {
 
 /// Arguments of `log`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  pactum log\n  pactum log microsoft-openai --json | jq .hash")]
 pub struct LogArgs {
     /// Only this agreement's entries.
     agreement: Option<AgreementId>,
@@ -78,6 +88,7 @@ pub struct LogArgs {
 
 /// Arguments of `list`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  pactum list --json | jq '.[].agreement'")]
 pub struct ListArgs {
     /// Print one JSON document.
     #[arg(long)]

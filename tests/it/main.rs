@@ -16,6 +16,7 @@
 //! | `properties` | proptest against the reference model |
 //! | `reliability` | faults, concurrency, hostile input, leftovers |
 //! | `tamper` | the tamper matrix |
+//! | `usability` | what a new user trips on: one test per defect of issue 14, and `show`, `diff --known-at-to`, `completions`, `man`, `--color`, `-q` |
 
 // `fuzz/checks.rs` is the root of the fuzz targets' own crate, so it declares
 // the reference model's files itself; here they are loaded by `properties` too.
@@ -29,6 +30,7 @@ mod merkle;
 mod properties;
 mod reliability;
 mod tamper;
+mod usability;
 
 /// Whether the long tier runs: `PACTUM_TEST_LONG` set to anything but `0`
 /// or the empty string.
