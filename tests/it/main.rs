@@ -3,8 +3,9 @@
 //!
 //! Two tiers. `cargo test` runs the fast default tier; with
 //! `PACTUM_TEST_LONG=1` the long runs run in full (what `.ci/run` does): the
-//! crash harness's 100 kills instead of 10, and the hostile inputs of
-//! 100 MiB, a million changes and the like ([`long_tier`] says which).
+//! crash harness's 100 kills instead of 10, the hostile inputs of 100 MiB,
+//! a million changes and the like, and every property's full case count (the
+//! default tier runs a quarter); [`long_tier`] says which.
 //!
 //! | module | what |
 //! |---|---|

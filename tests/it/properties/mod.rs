@@ -1069,11 +1069,23 @@ fn long_timeline(seed: u64, n: usize) -> Result<(), TestCaseError> {
 
 // ---------------------------------------------------------------- the properties
 //
-// Case counts: every property runs at least proptest's default 256 cases;
-// the cheap, model-based ones run more. The whole file takes about half a
-// minute in the test profile (opt-level 1) on two cores.
+// Case counts: in the long tier (`PACTUM_TEST_LONG=1`, as `.ci/run` runs)
+// every property runs at least proptest's default 256 cases and the cheap,
+// model-based ones run more; the default tier runs a quarter of each (at
+// least 64), see [`cases`].
+
+/// The cases a property runs: `long` in the long tier, a quarter (at least
+/// 64) in the default tier.
+fn cases(long: u32) -> u32 {
+    if crate::long_tier() {
+        long
+    } else {
+        (long / 4).max(64)
+    }
+}
 
 proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
     // 256 cases: each opens sled twice and appends ~15 batches (each fsynced).
     #[test]
     fn p1_deterministic_replay(specs in gen::specs(SPECS), seed in any::<u64>()) {
@@ -1087,7 +1099,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(1024), ..ProptestConfig::default() })]
 
     #[test]
     fn p8_stored_projections_match_the_entries(seed in any::<u64>()) {
@@ -1110,7 +1122,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(512), ..ProptestConfig::default() })]
 
     #[test]
     fn p3_refusals_change_nothing(specs in gen::specs(SPECS), seed in any::<u64>()) {
@@ -1140,7 +1152,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(4096), ..ProptestConfig::default() })]
 
     #[test]
     fn p5_codec_arbitrary_bytes(bytes in vec(any::<u8>(), 0..2000)) {
