@@ -169,6 +169,51 @@ pub fn trial_append(
     )
 }
 
+/// What [`import`] did: the new ledger's head, or the failure that stopped
+/// it (of the export file, before anything was created; or of the new
+/// ledger's audit).
+pub enum Imported {
+    /// A new ledger holds every entry of the export, audited.
+    Done(crate::chain::Checkpoint),
+    /// The export file failed its verification: nothing was created.
+    BadExport(crate::audit::Report),
+    /// The new ledger failed its audit after the import.
+    BadLedger(crate::audit::Report),
+}
+
+/// Rebuilds a new ledger at `path` from an export read from `reader`: the
+/// whole export is verified first (nothing is created if it fails), then
+/// its entries are written with their hashes and the new ledger is audited
+/// against the export's head. Refuses a path that holds a ledger.
+pub fn import(
+    path: &Path,
+    wait: Duration,
+    reader: &mut dyn std::io::BufRead,
+) -> Result<Imported, Error> {
+    usable(path)?;
+    if SledStore::exists(path) {
+        return Err(Error::Usage(format!(
+            "{} already holds a ledger; import rebuilds a new one: give a new path",
+            path.display()
+        )));
+    }
+    let mut entries: Vec<(Vec<u8>, crate::chain::Hash)> = Vec::new();
+    let verified = crate::export::verify_export(reader, None, &mut |_, bytes, hash| {
+        entries.push((bytes.to_vec(), *hash))
+    });
+    let (Some(origin), true) = (verified.origin, verified.report.ok) else {
+        return Ok(Imported::BadExport(verified.report));
+    };
+    let store = SledStore::open_with_cache(path, wait, crate::store::WRITE_CACHE)?;
+    let ledger = Ledger::create(store, origin)?;
+    let head = ledger.append_raw(&entries)?;
+    let report = crate::audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;
+    if !report.ok {
+        return Ok(Imported::BadLedger(report));
+    }
+    Ok(Imported::Done(head))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -569,9 +569,7 @@ pub enum Segment {
     Added(String),
 }
 
-/// Largest product of word counts diffed word by word; beyond it the whole
-/// text is shown as replaced (bounds time and memory).
-pub const REDLINE_CELLS_MAX: usize = 4_000_000;
+pub use crate::limits::REDLINE_CELLS_MAX;
 
 /// A word-level redline from `a` to `b` (words are split on whitespace and
 /// rejoined with single spaces).

@@ -30,12 +30,9 @@ use crate::model::*;
 use crate::projection::{self, Conflict, ProjectionError, Replay, State, Step};
 use crate::store::{keys, Store, Write};
 
-/// The most steps one page holds.
-pub const PAGE_STEPS: usize = 32;
-/// A snapshot is written at a page start once this many steps, or as many
-/// steps as clauses are in force (whichever is more), follow the previous
-/// one: snapshots then take no more room than the steps they skip.
-pub const SNAPSHOT_STEPS_MIN: usize = 32;
+pub use crate::limits::{
+    PAGE_STEPS_MAX as PAGE_STEPS, SNAPSHOT_SPACING_STEPS_MIN as SNAPSHOT_STEPS_MIN,
+};
 
 /// The position of a step: packed date, seq, position (16 bytes, big-endian,
 /// so byte order is timeline order).

@@ -5,12 +5,12 @@ use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 
 use pactum::audit::{self, Expect, Report};
-use pactum::chain::{self, Checkpoint, CheckpointText, Hash};
+use pactum::chain::{self, Checkpoint, CheckpointText};
 use pactum::error::Error;
 use pactum::export;
 use pactum::ledger::Head;
+use pactum::place;
 use pactum::store::{keys, SledStore, Store};
-use pactum::Ledger;
 use serde::Serialize;
 
 use super::{progress_bar, usage, Ctx, Fail, Out};
@@ -411,13 +411,6 @@ pub fn export(ctx: &Ctx<'_>, a: &ExportArgs) -> Result<(), Fail> {
 
 /// `import`.
 pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
-    pactum::place::usable(ctx.ledger)?;
-    if SledStore::exists(ctx.ledger) {
-        return Err(usage(format!(
-            "{} already holds a ledger; import rebuilds a new one: pass --ledger NEW_PATH",
-            ctx.ledger.display()
-        )));
-    }
     let f = File::open(&a.file)
         .map_err(|e| usage(format!("{}: cannot open: {e}", a.file.display())))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -427,36 +420,20 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
         bar: &bar,
         read: 0,
     });
-    let mut entries: Vec<(Vec<u8>, Hash)> = Vec::new();
-    let verified = export::verify_export(&mut reader, None, &mut |_, bytes, hash| {
-        entries.push((bytes.to_vec(), *hash))
-    });
+    let imported = place::import(ctx.ledger, ctx.wait, &mut reader);
     bar.finish_and_clear();
-    let (Some(origin), true) = (verified.origin, verified.report.ok) else {
-        print_report(
-            ctx.quiet,
-            false,
-            true,
-            &a.file.display().to_string(),
-            &verified.report,
-            None,
-        )?;
-        return Err(Fail::Integrity);
+    let head = match imported? {
+        place::Imported::Done(head) => head,
+        place::Imported::BadExport(r) => {
+            let file = a.file.display().to_string();
+            print_report(ctx.quiet, false, true, &file, &r, None)?;
+            return Err(Fail::Integrity);
+        }
+        place::Imported::BadLedger(r) => {
+            let name = ctx.ledger.display().to_string();
+            return print_report(ctx.quiet, false, false, &name, &r, None);
+        }
     };
-    let store = SledStore::open_with_cache(ctx.ledger, ctx.wait, pactum::store::WRITE_CACHE)?;
-    let ledger = Ledger::create(store, origin)?;
-    let head = ledger.append_raw(&entries)?;
-    let report = audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;
-    if !report.ok {
-        return print_report(
-            ctx.quiet,
-            false,
-            false,
-            &ctx.ledger.display().to_string(),
-            &report,
-            Some(head),
-        );
-    }
     if ctx.quiet {
         return Ok(());
     }

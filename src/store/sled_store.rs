@@ -11,16 +11,10 @@ use std::time::{Duration, Instant};
 
 use super::{Pair, Scan, Store, StoreError, Write};
 
-/// sled's page cache for readers.
-pub const READ_CACHE: u64 = 64 * 1024 * 1024;
-/// sled's page cache for the audit, which reads in key order (two scans
-/// at once): a larger cache only holds pages it will not read again.
-pub const SCAN_CACHE: u64 = 16 * 1024 * 1024;
-/// sled's page cache for writers: a large batch touches index and projection
-/// keys of many agreements, and with a small cache sled evicts and re-reads
-/// the same pages within the batch (measured: 100,000 amendments of 1,000
-/// agreements in one append, 15 s at 64 MiB, 9 s at 512 MiB).
-pub const WRITE_CACHE: u64 = 512 * 1024 * 1024;
+pub use crate::limits::{
+    SLED_READ_CACHE_BYTES as READ_CACHE, SLED_SCAN_CACHE_BYTES as SCAN_CACHE,
+    SLED_WRITE_CACHE_BYTES as WRITE_CACHE,
+};
 
 /// The head witness file, beside sled's own files.
 pub const WITNESS: &str = "pactum.head";

@@ -1190,6 +1190,54 @@ fn audit_against_a_checkpoint_file_of_another_ledger_fails() {
 
 // ---------------------------------------------------------------- format version 1, kept forever
 
+/// `fixtures/golden/v1-ops-*`: a 7-entry export (and its checkpoint) written
+/// by format version 1 in which each of the seven operations appears, with
+/// every optional field of a change somewhere (per-change `effective`,
+/// `heading`, `terms`, `set`, `unset`, `until`, `until_event`, notes,
+/// `signed`, `source`). It must import to the same hashes and export again
+/// byte for byte, so the encoding of every operation is pinned.
+#[test]
+fn golden_v1_entries_pin_all_seven_ops() {
+    let e = Env::new();
+    let export = fixture("golden/v1-ops-export.jsonl");
+    let checkpoint = fixture("golden/v1-ops-checkpoint.txt");
+    let head = "7:f91599a7a3d5a236e1c863bed1f7a91bf652afc48bab8d1973ceccab3a3af6d4";
+    let v = e.json(&["audit", &export, "--checkpoint", &checkpoint, "--json"]);
+    assert_eq!(v["ok"], true, "{v}");
+    e.ok(&["import", &export]);
+    assert_eq!(e.head(), head);
+    let again = e.ledger().with_file_name("again.jsonl");
+    e.ok(&["export", "-o", &again.display().to_string()]);
+    assert_eq!(
+        std::fs::read(&again).expect("export"),
+        std::fs::read(&export).expect("golden"),
+        "the export of the imported golden ledger differs from the golden file"
+    );
+    let h = e.json(&["history", "golden-ops", "--json"]);
+    let ops: std::collections::BTreeSet<String> = h["amendments"]
+        .as_array()
+        .expect("amendments")
+        .iter()
+        .flat_map(|a| a["changes"].as_array().expect("changes").clone())
+        .map(|c| c["op"].as_str().expect("op").to_string())
+        .collect();
+    let all = [
+        "add",
+        "amend",
+        "establish",
+        "occur",
+        "repeal",
+        "retract",
+        "terminate",
+    ];
+    assert_eq!(ops, all.iter().map(|s| s.to_string()).collect());
+    let s = e.json(&["state", "golden-ops", "--at", "2024-05-15", "--json"]);
+    assert_eq!(
+        s["digest"],
+        "ff0d9a82e74eca5eeecfe0bab2c3c049735ad48a8a54ca7335dd4d54fdb6b7c1"
+    );
+}
+
 /// `fixtures/golden/v1-*`: an export and a checkpoint written by format
 /// version 1. Every later pactum must import them to the same hashes, verify
 /// them offline, and project the same states (digests are part of the format).
