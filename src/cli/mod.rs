@@ -1,13 +1,24 @@
 //! Command-line glue: clap types (help text is the doc comments), opening the
-//! ledger, time, output and exit codes. One file per group of subcommands.
+//! ledger, time, output and exit codes. One file per subcommand (`read.rs`
+//! holds what the readers share, `out.rs` the output).
 
 mod append;
-mod integrity;
+mod audit;
+mod checkpoint;
+mod diff;
+mod export;
+mod head;
+mod history;
+mod import;
+mod list;
+mod log;
 mod out;
-mod proofs;
+mod prove;
 mod read;
 mod shell;
 mod show;
+mod state;
+mod verify;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -90,29 +101,29 @@ enum Command {
     /// file-name order; `-` reads JSON Lines from standard input.
     Append(append::Args),
     /// What an agreement said on a date, as known at a moment.
-    State(read::StateArgs),
+    State(state::StateArgs),
     /// Clauses added, removed and changed between two dates, with a word-level redline.
-    Diff(read::DiffArgs),
+    Diff(diff::DiffArgs),
     /// The amendments of an agreement in effective order, with what each did.
-    History(read::HistoryArgs),
+    History(history::HistoryArgs),
     /// The entries: seq, recorded time, agreement, amendment, effective date, chain hash.
-    Log(read::LogArgs),
+    Log(log::LogArgs),
     /// The agreements: title, parties, amendments, first and last effective date, status today.
-    List(read::ListArgs),
+    List(list::ListArgs),
     /// Verify every entry, link, index and the head; or an export file, offline.
-    Audit(integrity::AuditArgs),
+    Audit(audit::AuditArgs),
     /// Print the checkpoint N:HASH (entry count and chain hash).
-    Head(integrity::HeadArgs),
+    Head(head::HeadArgs),
     /// Print the full checkpoint: origin, size, Merkle root, chain hash.
-    Checkpoint(proofs::CheckpointArgs),
+    Checkpoint(checkpoint::CheckpointArgs),
     /// Print a proof that an amendment is in the ledger, or that it extends an older size.
-    Prove(proofs::ProveArgs),
+    Prove(prove::ProveArgs),
     /// Check a proof against checkpoint files, with no ledger at all.
-    Verify(proofs::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Write a verified JSON Lines copy of the whole ledger.
-    Export(integrity::ExportArgs),
+    Export(export::ExportArgs),
     /// Rebuild an empty ledger from an export, reproducing every hash.
-    Import(integrity::ImportArgs),
+    Import(import::ImportArgs),
     /// One amendment whole: its text, terms and dates, its entry and hashes,
     /// and the retraction that voids it, if any.
     Show(show::Args),
@@ -242,18 +253,18 @@ fn run(cli: &Cli) -> Result<(), Fail> {
     };
     match &cli.command {
         Command::Append(a) => append::run(&ctx, a),
-        Command::State(a) => read::state(&ctx, a),
-        Command::Diff(a) => read::diff(&ctx, a),
-        Command::History(a) => read::history(&ctx, a),
-        Command::Log(a) => read::log(&ctx, a),
-        Command::List(a) => read::list(&ctx, a),
-        Command::Audit(a) => integrity::audit(&ctx, a),
-        Command::Head(a) => integrity::head(&ctx, a),
-        Command::Checkpoint(a) => proofs::checkpoint(&ctx, a),
-        Command::Prove(a) => proofs::prove(&ctx, a),
-        Command::Verify(a) => proofs::verify(&ctx, a),
-        Command::Export(a) => integrity::export(&ctx, a),
-        Command::Import(a) => integrity::import(&ctx, a),
+        Command::State(a) => state::state(&ctx, a),
+        Command::Diff(a) => diff::diff(&ctx, a),
+        Command::History(a) => history::history(&ctx, a),
+        Command::Log(a) => log::log(&ctx, a),
+        Command::List(a) => list::list(&ctx, a),
+        Command::Audit(a) => audit::audit(&ctx, a),
+        Command::Head(a) => head::head(&ctx, a),
+        Command::Checkpoint(a) => checkpoint::checkpoint(&ctx, a),
+        Command::Prove(a) => prove::prove(&ctx, a),
+        Command::Verify(a) => verify::verify(&ctx, a),
+        Command::Export(a) => export::export(&ctx, a),
+        Command::Import(a) => import::import(&ctx, a),
         Command::Show(a) => show::run(&ctx, a),
         Command::Completions(a) => shell::completions(a),
         Command::Man(a) => shell::man(a),

@@ -1,118 +1,34 @@
-//! The readers: `state`, `diff`, `history`, `log`, `list`. Each has a human
-//! form (80 columns) and `--json`, made of the Serialize-only types here.
+//! What the readers (`state`, `diff`, `history`, `log`, `list`, each in its
+//! own file) share: the JSON shapes of a clause and a party, the 80-column
+//! clause layout, and the refusal for an unknown agreement.
 
-use pactum::chain;
 use pactum::model::*;
-use pactum::projection::{self, Clause, KnownAt, Segment, State, TermChange};
+use pactum::projection::{Clause, KnownAt};
 use serde::Serialize;
 
-use super::out::{short_hash, wrap};
-use super::{parse_date, parse_known_at, today, usage, Ctx, Fail, Out};
+use super::out::wrap;
+use super::{Ctx, Fail, Out};
 
-const WIDTH: usize = 80;
-
-/// Arguments of `state`.
-#[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  pactum state microsoft-openai --at 2025-06-01\n  pactum state microsoft-openai --at 2024-01-15 --known-at '#2'   # as the ledger stood after entry #2"
-)]
-pub struct StateArgs {
-    /// The agreement, e.g. microsoft-openai.
-    agreement: AgreementId,
-    /// The date (YYYY-MM-DD); default today (UTC).
-    #[arg(long, value_name = "DATE")]
-    at: Option<String>,
-    /// The view: a date (end of that UTC day), an RFC 3339 time, or #N (after entry N).
-    #[arg(long, value_name = "K")]
-    known_at: Option<String>,
-    /// Print one JSON document.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Arguments of `diff`.
-#[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  pactum diff microsoft-openai --from 2024-12-31 --to 2025-02-01\n  pactum diff microsoft-openai --from 2024-01-15 --known-at '#2' --known-at-to '#3'   # what entry #3 corrected"
-)]
-pub struct DiffArgs {
-    /// The agreement.
-    agreement: AgreementId,
-    /// The earlier date.
-    #[arg(long, value_name = "D1")]
-    from: String,
-    /// The later date (default: D1, to compare two views of one date).
-    #[arg(long, value_name = "D2")]
-    to: Option<String>,
-    /// The view (as for `state`); with --known-at-to, the earlier view.
-    #[arg(long, value_name = "K1")]
-    known_at: Option<String>,
-    /// The later view: redline what entries recorded after K1 changed in
-    /// what was believed (e.g. --known-at '#2' --known-at-to '#3').
-    #[arg(long, value_name = "K2")]
-    known_at_to: Option<String>,
-    /// Print one JSON document.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Arguments of `history`.
-#[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  pactum history microsoft-openai\n  pactum history microsoft-openai --clause cloud.exclusivity"
-)]
-pub struct HistoryArgs {
-    /// The agreement.
-    agreement: AgreementId,
-    /// Only amendments that touch this clause.
-    #[arg(long, value_name = "ID")]
-    clause: Option<ClauseId>,
-    /// The view (as for `state`).
-    #[arg(long, value_name = "K")]
-    known_at: Option<String>,
-    /// Print one JSON document.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Arguments of `log`.
-#[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  pactum log\n  pactum log microsoft-openai --json | jq .hash")]
-pub struct LogArgs {
-    /// Only this agreement's entries.
-    agreement: Option<AgreementId>,
-    /// Print JSON Lines, one entry a line.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Arguments of `list`.
-#[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  pactum list --json | jq '.[].agreement'")]
-pub struct ListArgs {
-    /// Print one JSON document.
-    #[arg(long)]
-    json: bool,
-}
+pub(super) const WIDTH: usize = 80;
 
 // ---------------------------------------------------------------- JSON shapes
 
 #[derive(Serialize)]
-struct JsonParty<'a> {
-    id: &'a str,
-    name: &'a str,
+pub(super) struct JsonParty<'a> {
+    pub(super) id: &'a str,
+    pub(super) name: &'a str,
 }
 
 #[derive(Serialize)]
-struct JsonClause<'a> {
-    id: &'a str,
-    heading: &'a Option<String>,
-    text: &'a str,
-    terms: &'a Terms,
-    since: Date,
-    amendment: &'a str,
-    until: Option<Date>,
-    until_event: Option<&'a str>,
+pub(super) struct JsonClause<'a> {
+    pub(super) id: &'a str,
+    pub(super) heading: &'a Option<String>,
+    pub(super) text: &'a str,
+    pub(super) terms: &'a Terms,
+    pub(super) since: Date,
+    pub(super) amendment: &'a str,
+    pub(super) until: Option<Date>,
+    pub(super) until_event: Option<&'a str>,
 }
 
 impl<'a> From<&'a Clause> for JsonClause<'a> {
@@ -130,141 +46,20 @@ impl<'a> From<&'a Clause> for JsonClause<'a> {
     }
 }
 
-fn known_json(k: KnownAt) -> Option<String> {
+pub(super) fn known_json(k: KnownAt) -> Option<String> {
     match k {
         KnownAt::All => None,
         other => Some(other.to_string()),
     }
 }
 
-#[derive(Serialize)]
-struct JsonState<'a> {
-    agreement: &'a str,
-    at: Date,
-    known_at: Option<String>,
-    known_through: u64,
-    status: &'static str,
-    title: &'a str,
-    parties: Vec<JsonParty<'a>>,
-    established: Date,
-    terminated: Option<Date>,
-    clauses: Vec<JsonClause<'a>>,
-    digest: String,
-}
-
-impl<'a> From<&'a State> for JsonState<'a> {
-    fn from(s: &'a State) -> JsonState<'a> {
-        JsonState {
-            agreement: s.agreement.as_str(),
-            at: s.at,
-            known_at: known_json(s.known_at),
-            known_through: s.known_through,
-            status: s.status.as_str(),
-            title: &s.title,
-            parties: s
-                .parties
-                .iter()
-                .map(|p| JsonParty {
-                    id: p.id.as_str(),
-                    name: &p.name,
-                })
-                .collect(),
-            established: s.established,
-            terminated: s.terminated,
-            clauses: s.clauses.iter().map(JsonClause::from).collect(),
-            digest: chain::hex(&s.digest),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct JsonClauseChange<'a> {
-    id: &'a str,
-    before: JsonClause<'a>,
-    after: JsonClause<'a>,
-    text: Option<&'a [Segment]>,
-    terms: &'a [TermChange],
-}
-
-#[derive(Serialize)]
-struct JsonDiff<'a> {
-    agreement: &'a str,
-    from: Date,
-    to: Date,
-    known_at: Option<String>,
-    known_at_to: Option<String>,
-    status_from: &'static str,
-    status_to: &'static str,
-    digest_from: String,
-    digest_to: String,
-    added: Vec<JsonClause<'a>>,
-    removed: Vec<JsonClause<'a>>,
-    changed: Vec<JsonClauseChange<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsonChange {
-    position: usize,
-    op: &'static str,
-    effective: Option<Date>,
-    summary: String,
-    clause: Option<String>,
-}
-
-#[derive(Serialize)]
-struct JsonHistoryItem<'a> {
-    seq: u64,
-    recorded_at: String,
-    amendment: &'a str,
-    title: &'a str,
-    effective: Option<Date>,
-    signed: Option<Date>,
-    source: &'a Option<String>,
-    retracted_by: Option<&'a str>,
-    changes: Vec<JsonChange>,
-}
-
-#[derive(Serialize)]
-struct JsonHistory<'a> {
-    agreement: &'a str,
-    clause: Option<&'a str>,
-    known_at: Option<String>,
-    amendments: Vec<JsonHistoryItem<'a>>,
-}
-
-/// A `log --json` line (also the readable part of an export line).
-#[derive(Serialize)]
-struct JsonLogLine<'a> {
-    seq: u64,
-    recorded_at: String,
-    agreement: &'a str,
-    amendment: &'a str,
-    effective: Option<Date>,
-    title: &'a str,
-    hash: String,
-}
-
-#[derive(Serialize)]
-struct JsonAgreement {
-    agreement: String,
-    title: Option<String>,
-    parties: Vec<Party>,
-    amendments: usize,
-    retracted: usize,
-    first_effective: Option<Date>,
-    last_effective: Option<Date>,
-    status: &'static str,
-    /// The first day no longer in force, when terminated.
-    terminated: Option<Date>,
-}
-
 // ---------------------------------------------------------------- helpers
 
-fn term_line(name: &TermName, v: &TermValue) -> String {
+pub(super) fn term_line(name: &TermName, v: &TermValue) -> String {
     format!("{name} = {v}")
 }
 
-fn clause_lines(out: &mut Out, c: &Clause, indent: &str) -> Result<(), Fail> {
+pub(super) fn clause_lines(out: &mut Out, c: &Clause, indent: &str) -> Result<(), Fail> {
     if let Some(h) = &c.heading {
         for l in wrap(h, indent, WIDTH) {
             out.line(l)?;
@@ -291,7 +86,7 @@ fn clause_lines(out: &mut Out, c: &Clause, indent: &str) -> Result<(), Fail> {
     Ok(())
 }
 
-fn clause_header(c: &Clause) -> String {
+pub(super) fn clause_header(c: &Clause) -> String {
     let right = format!("since {}  {}", c.since, c.amendment);
     let left = c.id.as_str();
     if left.len() + 2 + right.len() <= WIDTH {
@@ -305,81 +100,7 @@ fn clause_header(c: &Clause) -> String {
     }
 }
 
-fn redline_text(segs: &[Segment]) -> String {
-    segs.iter()
-        .map(|s| match s {
-            Segment::Same(t) => t.clone(),
-            Segment::Removed(t) => format!("[-{t}-]"),
-            Segment::Added(t) => format!("{{+{t}+}}"),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-const RED: &str = "\x1b[31m";
-const GREEN: &str = "\x1b[32m";
-const RESET: &str = "\x1b[0m";
-
-/// Colours the wrapped lines of a redline: `[-removed-]` red, `{+added+}`
-/// green (the markers stay, so the meaning does not rest on colour); a span
-/// that goes on to the next line is closed at the line's end and reopened.
-fn colour_redline(lines: Vec<String>, on: bool) -> Vec<String> {
-    if !on {
-        return lines;
-    }
-    let mut open: Option<&str> = None;
-    lines
-        .into_iter()
-        .map(|l| {
-            let mut s = String::with_capacity(l.len() + 16);
-            if let Some(c) = open {
-                s.push_str(c);
-            }
-            let mut rest = l.as_str();
-            while !rest.is_empty() {
-                let marks = [
-                    ("[-", Some(RED)),
-                    ("{+", Some(GREEN)),
-                    ("-]", None),
-                    ("+}", None),
-                ];
-                let next = marks
-                    .iter()
-                    .filter_map(|(m, c)| rest.find(m).map(|i| (i, *m, *c)))
-                    .min_by_key(|(i, _, _)| *i);
-                match next {
-                    Some((i, m, Some(c))) => {
-                        s.push_str(&rest[..i]);
-                        s.push_str(c);
-                        s.push_str(m);
-                        open = Some(c);
-                        rest = &rest[i + m.len()..];
-                    }
-                    Some((i, m, None)) => {
-                        s.push_str(&rest[..i + m.len()]);
-                        s.push_str(RESET);
-                        open = None;
-                        rest = &rest[i + m.len()..];
-                    }
-                    None => {
-                        s.push_str(rest);
-                        rest = "";
-                    }
-                }
-            }
-            if open.is_some() {
-                s.push_str(RESET);
-            }
-            s
-        })
-        .collect()
-}
-
-fn show_opt(v: &Option<TermValue>) -> String {
-    v.as_ref().map_or("(none)".to_string(), |v| v.to_string())
-}
-
-fn load(
+pub(super) fn load(
     ctx: &Ctx<'_>,
     agreement: &AgreementId,
     views: &[KnownAt],
@@ -396,7 +117,10 @@ fn load(
 }
 
 /// The refusal for an agreement the ledger does not hold, naming those it does.
-fn unknown<S: pactum::store::Store>(ledger: &pactum::Ledger<S>, agreement: &AgreementId) -> Fail {
+pub(super) fn unknown<S: pactum::store::Store>(
+    ledger: &pactum::Ledger<S>,
+    agreement: &AgreementId,
+) -> Fail {
     let known = match ledger.agreements() {
         Ok(known) => known,
         Err(e) => return Fail::Error(e),
@@ -413,410 +137,4 @@ fn unknown<S: pactum::store::Store>(ledger: &pactum::Ledger<S>, agreement: &Agre
     Fail::Error(pactum::Error::Usage(format!(
         "agreement `{agreement}` is not in the ledger ({hint}{near})"
     )))
-}
-
-// ---------------------------------------------------------------- commands
-
-/// `state`.
-pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
-    let at = match &a.at {
-        Some(s) => parse_date("--at", s)?,
-        None => today()?,
-    };
-    let known = parse_known_at(a.known_at.as_deref())?;
-    let ledger = ctx.open()?;
-    pactum::catalog::check_view(&ledger, known)?;
-    let s = match ledger.state(&a.agreement, at, known) {
-        Err(pactum::Error::Projection(projection::ProjectionError::Unknown(_))) => {
-            return Err(unknown(&ledger, &a.agreement));
-        }
-        r => r?,
-    };
-    let mut out = Out::new();
-    if a.json {
-        out.json_pretty(&JsonState::from(&s))?;
-        return out.done();
-    }
-    out.line(format!("{} — {}", s.agreement, s.title))?;
-    let parties: Vec<String> = s
-        .parties
-        .iter()
-        .map(|p| format!("{} ({})", p.name, p.id))
-        .collect();
-    for (i, l) in wrap(&parties.join(", "), "", WIDTH - 10)
-        .into_iter()
-        .enumerate()
-    {
-        out.line(format!("{:<10}{l}", if i == 0 { "parties" } else { "" }))?;
-    }
-    let view = match s.known_at {
-        KnownAt::All => format!("as known now (through #{})", s.known_through),
-        k => format!("as known at {k} (through #{})", s.known_through),
-    };
-    out.line(format!("{:<10}{}, {view}", "at", s.at))?;
-    let status = match (s.status, s.terminated) {
-        (projection::Status::Terminated, Some(t)) => format!("terminated (on {t})"),
-        (projection::Status::NotYetInForce, _) => {
-            format!("not-yet-in-force (established {})", s.established)
-        }
-        (st, _) => st.as_str().to_string(),
-    };
-    out.line(format!("{:<10}{status}", "status"))?;
-    out.line(format!("{:<10}{}", "digest", chain::hex(&s.digest)))?;
-    out.line(format!("{:<10}{}", "clauses", s.clauses.len()))?;
-    for c in &s.clauses {
-        out.line("")?;
-        out.line(clause_header(c))?;
-        clause_lines(&mut out, c, "  ")?;
-    }
-    out.done()
-}
-
-/// `diff`.
-pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
-    let from = parse_date("--from", &a.from)?;
-    let to = match &a.to {
-        Some(s) => parse_date("--to", s)?,
-        None => from,
-    };
-    let known = parse_known_at(a.known_at.as_deref())?;
-    let known_to = match &a.known_at_to {
-        Some(s) => parse_known_at(Some(s))?,
-        None => known,
-    };
-    let entries = load(ctx, &a.agreement, &[known, known_to])?;
-    let d = projection::diff_views(&a.agreement, &entries, (from, known), (to, known_to))
-        .map_err(pactum::Error::from)?;
-    let mut out = Out::new();
-    if a.json {
-        out.json_pretty(&JsonDiff {
-            agreement: a.agreement.as_str(),
-            from,
-            to,
-            known_at: known_json(known),
-            known_at_to: known_json(known_to),
-            status_from: d.from.status.as_str(),
-            status_to: d.to.status.as_str(),
-            digest_from: chain::hex(&d.from.digest),
-            digest_to: chain::hex(&d.to.digest),
-            added: d.added.iter().map(JsonClause::from).collect(),
-            removed: d.removed.iter().map(JsonClause::from).collect(),
-            changed: d
-                .changed
-                .iter()
-                .map(|c| JsonClauseChange {
-                    id: c.after.id.as_str(),
-                    before: (&c.before).into(),
-                    after: (&c.after).into(),
-                    text: c.text.as_deref(),
-                    terms: &c.terms,
-                })
-                .collect(),
-        })?;
-        return out.done();
-    }
-    let view = |k: KnownAt| match k {
-        KnownAt::All => "as known now".to_string(),
-        k => format!("as known at {k}"),
-    };
-    if known == known_to {
-        out.line(format!("{}: {from} → {to}", a.agreement))?;
-    } else if from == to {
-        out.line(format!(
-            "{}: {from}, {} → {}",
-            a.agreement,
-            view(known),
-            view(known_to)
-        ))?;
-    } else {
-        out.line(format!(
-            "{}: {from} {} → {to} {}",
-            a.agreement,
-            view(known),
-            view(known_to)
-        ))?;
-    }
-    if d.from.status != d.to.status {
-        out.line(format!(
-            "status: {} → {}",
-            d.from.status.as_str(),
-            d.to.status.as_str()
-        ))?;
-    }
-    out.line(format!(
-        "{} added, {} removed, {} changed",
-        d.added.len(),
-        d.removed.len(),
-        d.changed.len()
-    ))?;
-    let (green, red, reset) = if ctx.color {
-        (GREEN, RED, RESET)
-    } else {
-        ("", "", "")
-    };
-    for c in &d.added {
-        out.line("")?;
-        out.line(format!("{green}+ {}{reset}", clause_header(c)))?;
-        clause_lines(&mut out, c, "    ")?;
-    }
-    for c in &d.removed {
-        out.line("")?;
-        out.line(format!(
-            "{red}- {}  (was since {}, {}){reset}",
-            c.id, c.since, c.amendment
-        ))?;
-    }
-    for c in &d.changed {
-        out.line("")?;
-        out.line(format!(
-            "~ {}  (since {} → {}, {})",
-            c.after.id, c.before.since, c.after.since, c.after.amendment
-        ))?;
-        if c.before.heading != c.after.heading {
-            out.line(format!(
-                "    heading: {} → {}",
-                c.before.heading.as_deref().unwrap_or("(none)"),
-                c.after.heading.as_deref().unwrap_or("(none)")
-            ))?;
-        }
-        if let Some(segs) = &c.text {
-            let lines = wrap(&redline_text(segs), "    ", WIDTH);
-            for l in colour_redline(lines, ctx.color) {
-                out.line(l)?;
-            }
-        }
-        for t in &c.terms {
-            out.line(format!(
-                "    · {}: {} → {}",
-                t.name,
-                show_opt(&t.before),
-                show_opt(&t.after)
-            ))?;
-        }
-        if c.before.until != c.after.until {
-            let f = |d: Option<Date>| d.map_or("(none)".to_string(), |d| d.to_string());
-            out.line(format!(
-                "    until: {} → {}",
-                f(c.before.until),
-                f(c.after.until)
-            ))?;
-        }
-        if c.before.until_event != c.after.until_event {
-            let f =
-                |e: &Option<EventId>| e.as_ref().map_or("(none)".to_string(), |e| e.to_string());
-            out.line(format!(
-                "    until_event: {} → {}",
-                f(&c.before.until_event),
-                f(&c.after.until_event)
-            ))?;
-        }
-    }
-    out.done()
-}
-
-/// `history`.
-pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
-    let known = parse_known_at(a.known_at.as_deref())?;
-    let entries = load(ctx, &a.agreement, &[known])?;
-    if let Some(c) = &a.clause {
-        if !pactum::catalog::names_clause(&entries, c.as_str()) {
-            let near = pactum::catalog::near_clause(&entries, c.as_str())
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
-            return Err(usage(format!(
-                "no amendment of `{}` names a clause `{c}`{near}",
-                a.agreement
-            )));
-        }
-    }
-    let items = projection::history(&a.agreement, &entries, a.clause.as_ref(), known)
-        .map_err(pactum::Error::from)?;
-    let mut out = Out::new();
-    if a.json {
-        let amendments = items
-            .iter()
-            .map(|it| JsonHistoryItem {
-                seq: it.seq,
-                recorded_at: it.recorded_at.to_string(),
-                amendment: it.amendment.id.as_str(),
-                title: &it.amendment.title,
-                effective: it.amendment.effective,
-                signed: it.amendment.signed,
-                source: &it.amendment.source,
-                retracted_by: it.retracted_by.as_ref().map(|r| r.as_str()),
-                changes: it
-                    .positions
-                    .iter()
-                    .map(|&i| {
-                        let c = &it.amendment.changes[i];
-                        JsonChange {
-                            position: i + 1,
-                            op: c.op.name(),
-                            effective: it.amendment.change_date(i),
-                            summary: c.op.summary(),
-                            clause: c.op.clause().map(|c| c.to_string()),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect();
-        out.json_pretty(&JsonHistory {
-            agreement: a.agreement.as_str(),
-            clause: a.clause.as_ref().map(|c| c.as_str()),
-            known_at: known_json(known),
-            amendments,
-        })?;
-        return out.done();
-    }
-    if items.is_empty() {
-        out.line(format!(
-            "no amendment of `{}` touches clause `{}`",
-            a.agreement,
-            a.clause.as_ref().map_or("", |c| c.as_str())
-        ))?;
-        return out.done();
-    }
-    for it in &items {
-        let date = it
-            .amendment
-            .effective
-            .map_or("(erratum)".to_string(), |d| d.to_string());
-        let mut head = format!("{date:<10}  {}  #{}", it.amendment.id, it.seq);
-        if let Some(r) = &it.retracted_by {
-            head.push_str(&format!("  [retracted by {r}]"));
-        }
-        out.line(head)?;
-        for l in wrap(&it.amendment.title, "            ", WIDTH) {
-            out.line(l)?;
-        }
-        for &i in &it.positions {
-            let c = &it.amendment.changes[i];
-            let own = c
-                .effective
-                .map(|d| format!(" (effective {d})"))
-                .unwrap_or_default();
-            for (n, l) in wrap(&format!("{}{own}", c.op.summary()), "              ", WIDTH)
-                .into_iter()
-                .enumerate()
-            {
-                if n == 0 {
-                    out.line(l.replacen("              ", "            - ", 1))?;
-                } else {
-                    out.line(l)?;
-                }
-            }
-        }
-    }
-    out.done()
-}
-
-/// `log`.
-pub fn log(ctx: &Ctx<'_>, a: &LogArgs) -> Result<(), Fail> {
-    let ledger = ctx.open()?;
-    let mut out = Out::new();
-    let print = |e: &pactum::codec::Entry, hash: &chain::Hash, out: &mut Out| -> Result<(), Fail> {
-        if a.json {
-            return out.json(&JsonLogLine {
-                seq: e.seq,
-                recorded_at: e.recorded_at.to_string(),
-                agreement: e.amendment.agreement.as_str(),
-                amendment: e.amendment.id.as_str(),
-                effective: e.amendment.effective,
-                title: &e.amendment.title,
-                hash: chain::hex(hash),
-            });
-        }
-        let eff = e
-            .amendment
-            .effective
-            .map_or("(erratum)".to_string(), |d| d.to_string());
-        let t = e.recorded_at.to_string();
-        // Seconds are enough here: 2026-11-27T10:24:34Z.
-        let t = format!("{}Z", &t[..t.len().min(19)]);
-        out.line(format!(
-            "{:>5}  {eff:<10}  {}  {}",
-            e.seq, e.amendment.agreement, e.amendment.id
-        ))?;
-        out.line(format!("       recorded {t}  chain {}", short_hash(hash)))
-    };
-    match &a.agreement {
-        Some(ag) => {
-            let seqs = ledger.agreement_seqs(ag)?;
-            if seqs.is_empty() {
-                return Err(unknown(&ledger, ag));
-            }
-            for seq in seqs {
-                let e = ledger.entry(seq)?.ok_or_else(|| pactum::Error::Damaged {
-                    seq: Some(seq),
-                    detail: "indexed entry missing".into(),
-                })?;
-                let h = ledger.entry_hash(seq)?.unwrap_or([0; 32]);
-                print(&e, &h, &mut out)?;
-            }
-        }
-        None => {
-            for item in ledger.entries(0) {
-                let (e, h) = item?;
-                print(&e, &h, &mut out)?;
-            }
-        }
-    }
-    out.done()
-}
-
-/// `list`.
-pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
-    let ledger = ctx.open()?;
-    let today = today()?;
-    let rows: Vec<JsonAgreement> = pactum::catalog::summaries(&ledger, today)?
-        .into_iter()
-        .map(|r| JsonAgreement {
-            agreement: r.agreement.to_string(),
-            title: r.title,
-            parties: r.parties,
-            amendments: r.amendments,
-            retracted: r.retracted,
-            first_effective: r.first_effective,
-            last_effective: r.last_effective,
-            status: r.status.map_or("retracted", |s| s.as_str()),
-            terminated: r.terminated,
-        })
-        .collect();
-    let mut out = Out::new();
-    if a.json {
-        out.json_pretty(&rows)?;
-        return out.done();
-    }
-    if rows.is_empty() {
-        out.line("the ledger holds no agreement")?;
-    }
-    for r in &rows {
-        out.line(format!(
-            "{}  {}",
-            r.agreement,
-            r.title.as_deref().unwrap_or("(retracted)")
-        ))?;
-        let parties: Vec<&str> = r.parties.iter().map(|p| p.name.as_str()).collect();
-        out.line(format!("    parties     {}", parties.join(", ")))?;
-        let span = match (r.first_effective, r.last_effective) {
-            (Some(f), Some(l)) => format!("{f} … {l}"),
-            _ => "-".into(),
-        };
-        let retracted = if r.retracted > 0 {
-            format!(" ({} retracted)", r.retracted)
-        } else {
-            String::new()
-        };
-        out.line(format!(
-            "    amendments  {}{retracted}, effective {span}",
-            r.amendments
-        ))?;
-        // As `state` says it: the day it ended, not today.
-        let status = match r.terminated {
-            Some(t) => format!("{} (on {t})", r.status),
-            None => format!("{} on {today}", r.status),
-        };
-        out.line(format!("    status      {status}"))?;
-    }
-    out.done()
 }

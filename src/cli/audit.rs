@@ -1,7 +1,8 @@
-//! `audit`, `head`, `export`, `import`.
+//! `pactum audit`: the ledger (or an export file) verified, optionally
+//! against a checkpoint; and the audit report both it and `import` print.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::BufReader;
 use std::path::PathBuf;
 
 use pactum::audit::{self, Expect, Report};
@@ -9,7 +10,6 @@ use pactum::chain::{self, Checkpoint, CheckpointText};
 use pactum::error::Error;
 use pactum::export;
 use pactum::ledger::Head;
-use pactum::place;
 use pactum::store::{keys, SledStore, Store};
 use serde::Serialize;
 
@@ -30,34 +30,6 @@ pub struct AuditArgs {
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
-}
-
-/// Arguments of `head`.
-#[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Example:\n  pactum head            # 7:40a38b17…: 7 entries (#0 … #6), and the chain hash after #6"
-)]
-pub struct HeadArgs {
-    /// Print one JSON document.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Arguments of `export`.
-#[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  pactum export -o backup.jsonl")]
-pub struct ExportArgs {
-    /// Write to this file instead of standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-}
-
-/// Arguments of `import`.
-#[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  pactum --ledger restored.ledger import backup.jsonl")]
-pub struct ImportArgs {
-    /// The export file (JSON Lines).
-    file: PathBuf,
 }
 
 #[derive(Serialize)]
@@ -108,7 +80,7 @@ fn print_not_run(e: &Error) -> Result<(), Fail> {
     out.done()
 }
 
-fn print_report(
+pub(super) fn print_report(
     quiet: bool,
     json: bool,
     file: bool,
@@ -332,132 +304,4 @@ fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
     let report = audit::audit_store(&store, expect, &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
     print_report(ctx.quiet, a.json, false, &name, &report, stored_head)
-}
-
-#[derive(Serialize)]
-struct JsonHead {
-    entries: u64,
-    hash: String,
-    checkpoint: String,
-}
-
-/// `head`.
-pub fn head(ctx: &Ctx<'_>, a: &HeadArgs) -> Result<(), Fail> {
-    let ledger = ctx.open()?;
-    let cp = ledger.head().checkpoint();
-    let mut out = Out::new();
-    if a.json {
-        out.json(&JsonHead {
-            entries: cp.count,
-            hash: chain::hex(&cp.hash),
-            checkpoint: cp.to_string(),
-        })?;
-    } else {
-        out.line(cp.to_string())?;
-    }
-    out.done()
-}
-
-/// `export`.
-pub fn export(ctx: &Ctx<'_>, a: &ExportArgs) -> Result<(), Fail> {
-    let ledger = ctx.open()?;
-    let bar = progress_bar(ledger.head().count, "export");
-    let mut progress = |n| bar.set_position(n);
-    match &a.output {
-        None => {
-            let stdout = std::io::stdout();
-            let mut w = BufWriter::new(stdout.lock());
-            let r = export::write_export(&ledger, &mut w, &mut progress);
-            bar.finish_and_clear();
-            match r {
-                Err(Error::Usage(m)) if m.contains("Broken pipe") => Err(Fail::Pipe),
-                other => other.map(|_| ()).map_err(Fail::from),
-            }
-        }
-        Some(path) => {
-            let tmp = path.with_extension("jsonl.partial");
-            let f = File::create(&tmp)
-                .map_err(|e| usage(format!("{}: cannot create: {e}", tmp.display())))?;
-            let mut w = BufWriter::new(f);
-            let r = export::write_export(&ledger, &mut w, &mut progress).and_then(|cp| {
-                let f = w
-                    .into_inner()
-                    .map_err(|e| Error::Usage(format!("cannot write: {e}")))?;
-                f.sync_all()
-                    .map_err(|e| Error::Usage(format!("cannot fsync: {e}")))?;
-                std::fs::rename(&tmp, path)
-                    .map_err(|e| Error::Usage(format!("{}: cannot rename: {e}", path.display())))?;
-                Ok(cp)
-            });
-            bar.finish_and_clear();
-            match r {
-                Ok(_) if ctx.quiet => Ok(()),
-                Ok(cp) => {
-                    eprintln!(
-                        "exported {} entries to {}; head {cp}",
-                        cp.count,
-                        path.display()
-                    );
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp);
-                    Err(Fail::Error(e))
-                }
-            }
-        }
-    }
-}
-
-/// `import`.
-pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
-    let f = File::open(&a.file)
-        .map_err(|e| usage(format!("{}: cannot open: {e}", a.file.display())))?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = progress_bar(size, "import");
-    let mut reader = BufReader::new(ProgressRead {
-        inner: f,
-        bar: &bar,
-        read: 0,
-    });
-    let imported = place::import(ctx.ledger, ctx.wait, &mut reader);
-    bar.finish_and_clear();
-    let head = match imported? {
-        place::Imported::Done(head) => head,
-        place::Imported::BadExport(r) => {
-            let file = a.file.display().to_string();
-            print_report(ctx.quiet, false, true, &file, &r, None)?;
-            return Err(Fail::Integrity);
-        }
-        place::Imported::BadLedger(r) => {
-            let name = ctx.ledger.display().to_string();
-            return print_report(ctx.quiet, false, false, &name, &r, None);
-        }
-    };
-    if ctx.quiet {
-        return Ok(());
-    }
-    let mut out = Out::new();
-    out.line(format!(
-        "imported {} entries into {}",
-        head.count,
-        ctx.ledger.display()
-    ))?;
-    out.line(format!("head {head}"))?;
-    out.done()
-}
-
-struct ProgressRead<'a> {
-    inner: File,
-    bar: &'a indicatif::ProgressBar,
-    read: u64,
-}
-
-impl std::io::Read for ProgressRead<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        self.bar.set_position(self.read);
-        Ok(n)
-    }
 }
