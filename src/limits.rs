@@ -39,6 +39,12 @@ pub const TERM_NAME_BYTES_MAX: usize = 64;
 pub const AMENDMENTS_PER_APPEND_MAX: usize = 2_000_000;
 /// Largest input file (a JSON Lines file or standard input may hold many amendments), in bytes.
 pub const INPUT_FILE_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
+/// Most clauses in force in one agreement at once (an `add` beyond it is
+/// refused): bounds a state, a replay snapshot and a judge's memory.
+pub const CLAUSES_IN_FORCE_MAX: usize = 10_000;
+/// Most events that occur in one agreement (an `occur` beyond it is
+/// refused): bounds the events a replay snapshot carries.
+pub const EVENTS_PER_AGREEMENT_MAX: usize = 100_000;
 /// Earliest year of any date.
 pub const YEAR_MIN: i16 = 1;
 /// Latest year of any date.
