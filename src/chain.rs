@@ -124,7 +124,7 @@ impl FromStr for Checkpoint {
     type Err = String;
     fn from_str(s: &str) -> Result<Checkpoint, String> {
         let (n, h) = s.trim().split_once(':').ok_or_else(|| {
-            format!("checkpoint `{s}` must be N:HASH (as `pactum head` prints it)")
+            format!("checkpoint `{s}` must be N:HASH (an entry count and a chain hash)")
         })?;
         let count = n
             .parse::<u64>()

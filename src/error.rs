@@ -89,7 +89,7 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Stored data is damaged or inconsistent.
-    #[error("the ledger is damaged{}: {detail}; run `pactum audit` for details, and re-import an earlier export if you have one", .seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
+    #[error("the ledger is damaged{}: {detail}", .seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
     Damaged {
         /// The entry at fault, when known.
         seq: Option<u64>,

@@ -240,6 +240,12 @@ fn describe(cli: &Cli, e: &Error) -> String {
             "no ledger at {}: append amendments to create one, or pass --ledger PATH",
             path.display()
         ),
+        Error::Damaged { .. } => format!(
+            "{e}; run `pactum audit` for details, and re-import an earlier export if you have one"
+        ),
+        Error::Store(StoreError::Damaged(_)) => {
+            format!("{e}; re-import an earlier export if you have one (`pactum import`)")
+        }
         other => other.to_string(),
     }
 }

@@ -31,7 +31,7 @@ pub enum StoreError {
     #[error("{0}")]
     Io(String),
     /// The storage engine cannot open the database: its files are damaged.
-    #[error("{0}; re-import an earlier export if you have one (`pactum import`)")]
+    #[error("{0}")]
     Damaged(String),
 }
 
