@@ -95,13 +95,22 @@ fn refuse(path: &Path, place: &Place) -> Option<Error> {
     }
 }
 
-/// Opens the ledger at `path` for reading: refuses a path that holds no
-/// ledger ([`Error::Missing`]) or something else.
-pub fn open(path: &Path, wait: Duration) -> Result<Ledger<SledStore>, Error> {
+/// Refuses a path that holds no ledger ([`Error::Missing`]: nothing there,
+/// or no database in the folder) or something else (a file, a folder of
+/// other files), before anything is opened. The audit opens the database
+/// itself after this check (with its own page cache).
+pub fn must_hold_a_database(path: &Path) -> Result<(), Error> {
     let place = usable(path)?;
     if place == Place::Missing || !SledStore::exists(path) {
         return Err(Error::Missing(path.to_path_buf()));
     }
+    Ok(())
+}
+
+/// Opens the ledger at `path` for reading: refuses a path that holds no
+/// ledger ([`Error::Missing`]) or something else.
+pub fn open(path: &Path, wait: Duration) -> Result<Ledger<SledStore>, Error> {
+    must_hold_a_database(path)?;
     let store = SledStore::open(path, wait)?;
     // sled's files without a ledger: a creation that never committed.
     if ledger::read_origin(&store)?.is_none() && store.witness_get()?.is_none() {

@@ -276,9 +276,7 @@ fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
             None,
         );
     }
-    if !SledStore::exists(ctx.ledger) {
-        return Err(Fail::Error(Error::Missing(ctx.ledger.to_path_buf())));
-    }
+    pactum::place::must_hold_a_database(ctx.ledger)?;
     // The audit reads in key order: a small page cache keeps its memory low.
     let store = SledStore::open_with_cache(ctx.ledger, ctx.wait, pactum::store::SCAN_CACHE)?;
     let stored_head = store

@@ -213,7 +213,11 @@ fn d6_ledger_must_be_a_folder_of_its_own() {
         "nothing written"
     );
     let f = dir.join("notes.txt").display().to_string();
-    for args in [&["append", &fixture("microsoft-openai")][..], &["list"][..]] {
+    for args in [
+        &["append", &fixture("microsoft-openai")][..],
+        &["list"][..],
+        &["audit"][..],
+    ] {
         let mut all = vec!["--ledger", f.as_str()];
         all.extend(args);
         let err = e.fails(&all, 2);
