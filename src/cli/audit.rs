@@ -13,7 +13,7 @@ use pactum::ledger::Head;
 use pactum::store::{keys, SledStore, Store};
 use serde::Serialize;
 
-use super::{progress_bar, usage, Ctx, Fail, Out};
+use super::{io_error, progress_bar, usage, Ctx, Fail, Out};
 
 /// Arguments of `audit`.
 #[derive(clap::Args, Debug)]
@@ -260,8 +260,7 @@ fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
                 "--checkpoint: a shortened hash is resolved against a ledger; for an export file give all 64 hex digits",
             ));
         }
-        let f =
-            File::open(path).map_err(|e| usage(format!("{}: cannot open: {e}", path.display())))?;
+        let f = File::open(path).map_err(|e| io_error(path, "open", e))?;
         let verified = export::verify_export(&mut BufReader::new(f), expect, &mut |_, _, _| {});
         let report = match (&text, verified.origin) {
             (Some(t), Some(o)) => wrong_origin(t, &o).unwrap_or(verified.report),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{usage, Ctx, Fail, Out};
+use super::{io_error, Ctx, Fail, Out};
 
 /// Arguments of `checkpoint`.
 #[derive(clap::Args, Debug)]
@@ -39,8 +39,7 @@ pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
     };
     match &a.output {
         Some(path) => {
-            std::fs::write(path, cp.to_string())
-                .map_err(|e| usage(format!("{}: cannot write: {e}", path.display())))?;
+            std::fs::write(path, cp.to_string()).map_err(|e| io_error(path, "write", e))?;
             if !ctx.quiet {
                 eprintln!(
                     "checkpoint of {} entries written to {}",

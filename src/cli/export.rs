@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use pactum::error::Error;
 use pactum::export;
 
-use super::{progress_bar, usage, Ctx, Fail};
+use super::{io_error, progress_bar, Ctx, Fail};
 
 /// Arguments of `export`.
 #[derive(clap::Args, Debug)]
@@ -30,23 +30,24 @@ pub fn export(ctx: &Ctx<'_>, a: &ExportArgs) -> Result<(), Fail> {
             let r = export::write_export(&ledger, &mut w, &mut progress);
             bar.finish_and_clear();
             match r {
-                Err(Error::Usage(m)) if m.contains("Broken pipe") => Err(Fail::Pipe),
+                Err(Error::Io {
+                    kind: std::io::ErrorKind::BrokenPipe,
+                    ..
+                }) => Err(Fail::Pipe),
                 other => other.map(|_| ()).map_err(Fail::from),
             }
         }
         Some(path) => {
             let tmp = path.with_extension("jsonl.partial");
-            let f = File::create(&tmp)
-                .map_err(|e| usage(format!("{}: cannot create: {e}", tmp.display())))?;
+            let f = File::create(&tmp).map_err(|e| io_error(&tmp, "create", e))?;
             let mut w = BufWriter::new(f);
             let r = export::write_export(&ledger, &mut w, &mut progress).and_then(|cp| {
                 let f = w
                     .into_inner()
-                    .map_err(|e| Error::Usage(format!("cannot write: {e}")))?;
-                f.sync_all()
-                    .map_err(|e| Error::Usage(format!("cannot fsync: {e}")))?;
+                    .map_err(|e| io_error(&tmp, "write", e.into_error()))?;
+                f.sync_all().map_err(|e| io_error(&tmp, "fsync", e))?;
                 std::fs::rename(&tmp, path)
-                    .map_err(|e| Error::Usage(format!("{}: cannot rename: {e}", path.display())))?;
+                    .map_err(|e| io_error(path, "rename the finished export to", e))?;
                 Ok(cp)
             });
             bar.finish_and_clear();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use pactum::place;
 
-use super::{progress_bar, usage, Ctx, Fail, Out};
+use super::{io_error, progress_bar, Ctx, Fail, Out};
 
 use super::audit::print_report;
 
@@ -20,8 +20,7 @@ pub struct ImportArgs {
 
 /// `import`.
 pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
-    let f = File::open(&a.file)
-        .map_err(|e| usage(format!("{}: cannot open: {e}", a.file.display())))?;
+    let f = File::open(&a.file).map_err(|e| io_error(&a.file, "open", e))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress_bar(size, "import");
     let mut reader = BufReader::new(ProgressRead {

@@ -172,6 +172,14 @@ fn usage(msg: impl Into<String>) -> Fail {
     Fail::Error(Error::Usage(msg.into()))
 }
 
+/// An I/O failure on a file the user named: `what` the path, `doing` the verb.
+fn io_error(path: &Path, doing: &str, e: std::io::Error) -> Error {
+    Error::Io {
+        message: format!("{}: cannot {doing}: {e}", path.display()),
+        kind: e.kind(),
+    }
+}
+
 /// Runs the command line; returns the exit code.
 pub fn main() -> i32 {
     std::panic::set_hook(Box::new(|info| {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use pactum::chain::CheckpointText;
 use pactum::proof::{self, Proof};
 
-use super::{usage, Ctx, Fail, Out};
+use super::{io_error, usage, Ctx, Fail, Out};
 
 /// Arguments of `verify`.
 #[derive(clap::Args, Debug)]
@@ -33,8 +33,7 @@ struct JsonVerify<'a> {
 }
 
 fn read(path: &PathBuf) -> Result<String, Fail> {
-    std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| Fail::Error(io_error(path, "read", e)))
 }
 
 fn read_checkpoint(path: &PathBuf) -> Result<CheckpointText, Fail> {
