@@ -22,7 +22,9 @@ use crate::store::{MemStore, SledStore, Store};
 pub enum Place {
     /// Nothing: a writer creates the folder.
     Missing,
-    /// An empty folder, or one with only sled's and pactum's files.
+    /// An empty folder, one with only sled's and pactum's files, or one
+    /// holding sled's data file `db` (a ledger's folder, whatever else a
+    /// user has put beside it since).
     Folder,
     /// A regular file (or anything else that is not a folder).
     NotAFolder,
@@ -58,8 +60,8 @@ pub fn inspect(path: &Path) -> Result<Place, Error> {
     }
     foreign.sort();
     Ok(match foreign.into_iter().next() {
-        Some(f) => Place::Foreign(f),
-        None => Place::Folder,
+        Some(f) if !SledStore::exists(path) => Place::Foreign(f),
+        _ => Place::Folder,
     })
 }
 
@@ -267,5 +269,24 @@ mod tests {
         }
         // Nothing was written into the folder of other files.
         assert_eq!(std::fs::read_dir(&other).expect("list").count(), 1);
+        // A ledger's folder stays one when a user puts a file beside it.
+        let ledger = dir.path().join("ledger");
+        let a = crate::input::parse_str(
+            "a.json",
+            r#"{"agreement":"acme","id":"s","title":"S","effective":"2024-01-01","change":[{"op":"establish","title":"A","parties":[{"id":"a","name":"A"}]}]}"#,
+        )
+        .expect("parse");
+        append(
+            &ledger,
+            wait,
+            &a,
+            RecordedAt(1_700_000_000_000_000),
+            AppendOptions::default(),
+            || [2; 16],
+        )
+        .expect("append");
+        std::fs::write(ledger.join("README.txt"), "mine").expect("write");
+        assert_eq!(inspect(&ledger).expect("inspect"), Place::Folder);
+        assert_eq!(open(&ledger, wait).expect("open").head().count, 1);
     }
 }
