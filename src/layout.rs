@@ -447,16 +447,13 @@ pub fn check_witness<S: Store + ?Sized>(store: &S, head: &Head) -> Result<(), Er
         }
     };
     if w.count > head.count || (w.count == head.count && w.chain != head.chain) {
-        return Err(damaged(
-            None,
+        return Err(damaged(None, {
+            let (stored, acked) = chain::short_pair(&head.chain, &w.chain);
             format!(
-                "the storage returned {} entries ending {}, but {} entries ending {} were acknowledged: sled's files were truncated or damaged",
-                head.count,
-                chain::hex(&head.chain[..6]),
-                w.count,
-                chain::hex(&w.chain[..6])
-            ),
-        ));
+                "the storage returned {} entries ending {stored}, but {} entries ending {acked} were acknowledged: sled's files were truncated or damaged",
+                head.count, w.count
+            )
+        }));
     }
     Ok(())
 }
@@ -491,7 +488,7 @@ impl<S: Store + ?Sized> merkle::Nodes for StoreNodes<'_, S> {
 }
 
 /// The most steps one page holds.
-pub const PAGE_STEPS: usize = 32;
+pub use crate::limits::PAGE_STEPS_MAX as PAGE_STEPS;
 
 /// The position of a step: packed date, seq, position (16 bytes, big-endian,
 /// so byte order is timeline order).

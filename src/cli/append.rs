@@ -2,18 +2,21 @@
 
 use std::path::PathBuf;
 
+use pactum::catalog::{self, RetractedBy};
 use pactum::error::{Error, Location};
 use pactum::input::{self, Sourced};
 use pactum::ledger::{AppendOptions, AppendReport, Outcome};
 use pactum::model::{Amendment, RecordedAt};
-use pactum::store::{MemStore, SledStore, Store};
-use pactum::Ledger;
+use pactum::place;
 use serde::Serialize;
 
-use super::{now, Ctx, Fail, Out};
+use super::{new_origin, now, Ctx, Fail, Out};
 
 /// Append amendment files.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum append fixtures/microsoft-openai          # a folder: its *.toml, *.json, *.jsonl in name order\n  pactum append --dry-run 2026-06-01-price.toml    # judge only; write nothing\n  pactum append --expect-head 7 new.jsonl          # refuse unless the ledger holds 7 entries\n  cat batch.jsonl | pactum append -"
+)]
 pub struct Args {
     /// Files (.toml, .json, .jsonl), folders, or `-` for JSON Lines on standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -36,19 +39,25 @@ struct JsonItem<'a> {
     amendment: &'a str,
     seq: u64,
     status: &'static str,
+    /// For an `existing` amendment that a later entry retracted: that entry (`#N`).
+    retracted_by: Option<String>,
 }
 
+/// `append --json`. `head` is the checkpoint after the append; a dry run
+/// has none (its hash would depend on the time of the real append): `null`,
+/// and `entries` says how many entries the ledger would hold.
 #[derive(Serialize)]
 struct JsonReport<'a> {
     dry_run: bool,
     appended: usize,
     existing: usize,
-    head: String,
+    entries: u64,
+    head: Option<String>,
     recorded_at: String,
     amendments: Vec<JsonItem<'a>>,
 }
 
-fn locate(sources: &[Sourced], e: Error) -> Error {
+fn locate(ctx: &Ctx<'_>, sources: &[Sourced], e: Error) -> Error {
     match e {
         Error::Refused(r) => {
             let location = sources
@@ -59,25 +68,58 @@ fn locate(sources: &[Sourced], e: Error) -> Error {
                     line: None,
                     column: None,
                 });
+            let hint = sources
+                .get(r.index)
+                .and_then(|s| unknown_clause_hint(ctx, sources, &s.amendment, &r))
+                .unwrap_or_default();
             Error::Input {
                 location,
-                message: r.to_string(),
+                message: format!("{r}{hint}"),
             }
         }
         other => other,
     }
 }
 
-fn append_to<S: Store>(
-    ledger: &Ledger<S>,
+/// For a change refused because its clause is not in force: when no
+/// amendment of the agreement (recorded, or earlier in this batch) ever
+/// named that clause, say so, with the nearest name.
+fn unknown_clause_hint(
+    ctx: &Ctx<'_>,
     sources: &[Sourced],
-    amendments: &[Amendment],
-    now: RecordedAt,
-    opts: AppendOptions,
-) -> Result<AppendReport, Fail> {
-    ledger
-        .append(amendments, now, opts)
-        .map_err(|e| Fail::Error(locate(sources, e)))
+    a: &Amendment,
+    r: &pactum::error::Refusal,
+) -> Option<String> {
+    let (i, _) = r.change.as_ref()?;
+    let clause = a.changes.get(*i)?.op.clause()?;
+    if !r.message.contains("is not in force") {
+        return None;
+    }
+    let mut entries = match ctx.open() {
+        Ok(l) => l.agreement_entries(&a.agreement).ok()?,
+        Err(_) => Vec::new(),
+    };
+    entries.extend(
+        sources
+            .iter()
+            .take(r.index)
+            .filter(|s| s.amendment.agreement == a.agreement)
+            .map(|s| pactum::codec::Entry {
+                seq: 0,
+                recorded_at: RecordedAt(0),
+                amendment: s.amendment.clone(),
+            }),
+    );
+    if catalog::names_clause(&entries, clause.as_str()) {
+        return None;
+    }
+    let near = catalog::near_clause(&entries, clause.as_str())
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
+    Some(format!(
+        " (no amendment of `{}` ever added a clause `{clause}`{near})",
+        a.agreement
+    ))
 }
 
 /// The ledger does not store keys and signatures yet (the entry version
@@ -112,11 +154,6 @@ fn refuse_signed(sources: &[Sourced]) -> Result<(), Fail> {
 pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
     let stdin = std::io::stdin();
     let sources = input::read_paths(&args.paths, &mut stdin.lock())?;
-    if sources.is_empty() {
-        return Err(Fail::Error(Error::Usage(
-            "no amendment found in the input".into(),
-        )));
-    }
     refuse_signed(&sources)?;
     let amendments: Vec<Amendment> = sources.iter().map(|s| s.amendment.clone()).collect();
     let now = RecordedAt::from_timestamp(now()?);
@@ -124,48 +161,25 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
         dry_run: args.dry_run,
         expect_head: args.expect_head,
     };
-    // A folder with sled's files but no ledger (a creation that never
-    // committed: killed, or still running in another process) is no ledger.
-    let store = if SledStore::exists(ctx.ledger) {
-        Some(SledStore::open_with_cache(
-            ctx.ledger,
-            ctx.wait,
-            pactum::store::WRITE_CACHE,
-        )?)
-    } else {
-        None
-    };
-    let holds = match &store {
-        Some(s) => pactum::layout::read_origin(s)?.is_some(),
-        None => false,
-    };
-    let report = if !holds {
-        // Validate in memory first, so a refused append creates nothing on disk.
-        let mem = Ledger::create(MemStore::default(), [0; 16])?;
-        let trial = append_to(
-            &mem,
-            &sources,
-            &amendments,
-            now,
-            AppendOptions {
-                dry_run: true,
-                ..opts
-            },
-        )?;
-        if args.dry_run {
-            trial
-        } else {
-            let ledger = match store {
-                Some(s) => Ledger::open_or_create(s, super::new_origin)?,
-                None => ctx.open_or_create()?,
-            };
-            append_to(&ledger, &sources, &amendments, now, opts)?
+    let report = place::append(ctx.ledger, ctx.wait, &amendments, now, opts, new_origin)
+        .map_err(|e| Fail::Error(locate(ctx, &sources, e)))?;
+    // Amendments already recorded that a later entry retracted.
+    let mut retracted: Vec<Option<RetractedBy>> = vec![None; sources.len()];
+    if report
+        .outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Existing { .. }))
+    {
+        if let Ok(ledger) = ctx.open() {
+            for (k, (s, o)) in sources.iter().zip(&report.outcomes).enumerate() {
+                if matches!(o, Outcome::Existing { .. }) {
+                    retracted[k] =
+                        catalog::retracted_by(&ledger, &s.amendment.agreement, &s.amendment.id)?;
+                }
+            }
         }
-    } else {
-        let ledger = Ledger::open(store.expect("checked"))?;
-        append_to(&ledger, &sources, &amendments, now, opts)?
-    };
-    print(ctx, args, &sources, &report)
+    }
+    print(ctx, args, &sources, &report, &retracted)
 }
 
 fn print(
@@ -173,6 +187,7 @@ fn print(
     args: &Args,
     sources: &[Sourced],
     report: &AppendReport,
+    retracted: &[Option<RetractedBy>],
 ) -> Result<(), Fail> {
     let mut out = Out::new();
     let appended = report
@@ -185,7 +200,8 @@ fn print(
         let amendments = sources
             .iter()
             .zip(&report.outcomes)
-            .map(|(s, o)| JsonItem {
+            .zip(retracted)
+            .map(|((s, o), r)| JsonItem {
                 file: s.location.to_string(),
                 agreement: s.amendment.agreement.as_str(),
                 amendment: s.amendment.id.as_str(),
@@ -196,16 +212,21 @@ fn print(
                     Outcome::Appended { .. } => "appended",
                     Outcome::Existing { .. } => "existing",
                 },
+                retracted_by: r.as_ref().map(|r| format!("#{} {}", r.seq, r.amendment)),
             })
             .collect();
         out.json_pretty(&JsonReport {
             dry_run: args.dry_run,
             appended,
             existing,
-            head: report.head.to_string(),
+            entries: report.head.count,
+            head: (!args.dry_run).then(|| report.head.to_string()),
             recorded_at: report.recorded_at.to_string(),
             amendments,
         })?;
+        return out.done();
+    }
+    if ctx.quiet {
         return out.done();
     }
     if sources.len() <= 40 {
@@ -219,11 +240,22 @@ fn print(
             .map(|s| s.amendment.id.as_str().len())
             .max()
             .unwrap_or(0);
-        for (s, o) in sources.iter().zip(&report.outcomes) {
-            let (seq, what) = match o {
-                Outcome::Appended { seq, .. } if args.dry_run => (*seq, "would be appended"),
-                Outcome::Appended { seq, .. } => (*seq, "appended"),
-                Outcome::Existing { seq } => (*seq, "already recorded, unchanged"),
+        for ((s, o), r) in sources.iter().zip(&report.outcomes).zip(retracted) {
+            let (seq, what) = match (o, r) {
+                (Outcome::Appended { seq, .. }, _) if args.dry_run => {
+                    (*seq, "would be appended".to_string())
+                }
+                (Outcome::Appended { seq, .. }, _) => (*seq, "appended".to_string()),
+                (Outcome::Existing { seq }, None) => {
+                    (*seq, "already recorded, unchanged".to_string())
+                }
+                (Outcome::Existing { seq }, Some(r)) => (
+                    *seq,
+                    format!(
+                        "already recorded, and retracted by #{} {} (record it under a new id to restore it)",
+                        r.seq, r.amendment
+                    ),
+                ),
             };
             out.line(format!(
                 "#{seq:<5} {:<width$}  {:<idw$}  {what}",
@@ -250,6 +282,14 @@ fn print(
         summary.push_str(&format!(" to {}", ctx.ledger.display()));
     }
     out.line(summary)?;
-    out.line(format!("head {}", report.head))?;
+    if args.dry_run {
+        // The hash depends on the time the entries are recorded: none to show.
+        out.line(format!(
+            "the ledger would hold {} entries (its head hash is fixed when they are recorded)",
+            report.head.count
+        ))?;
+    } else {
+        out.line(format!("head {}", report.head))?;
+    }
     out.done()
 }
