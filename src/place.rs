@@ -3,6 +3,10 @@
 //! append creates nothing on disk (the amendments are first judged on a
 //! ledger in memory when there is no ledger yet).
 //!
+//! A ledger path may also be a PostgreSQL URL (`postgresql://` or
+//! `postgres://`, see `store::postgres`): the same functions open, append
+//! to and import into that database's ledger.
+//!
 //! A ledger is a folder of sled's files (`conf`, `db`, `blobs/`, `snap.*`)
 //! and pactum's `pactum.head`. A folder holding only some of them, with no
 //! ledger in the database, is a creation that never committed (killed, or
@@ -15,7 +19,7 @@ use crate::chain::Origin;
 use crate::error::Error;
 use crate::ledger::{AppendOptions, AppendReport, Ledger};
 use crate::model::{Amendment, RecordedAt};
-use crate::store::{MemStore, SledStore, Store};
+use crate::store::{AnyStore, MemStore, PgStore, SledStore, Store};
 
 /// What is at a ledger path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,11 +113,37 @@ pub fn must_hold_a_database(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// The PostgreSQL URL a ledger path is, if it is one.
+pub fn pg_url(path: &Path) -> Option<&str> {
+    path.to_str().filter(|s| crate::store::postgres::is_url(s))
+}
+
+/// Whether a PostgreSQL URL holds a ledger (read from a reader's snapshot).
+fn pg_holds(url: &str) -> Result<bool, Error> {
+    let probe = PgStore::connect(url, false)?;
+    Ok(crate::layout::read_origin(&probe)?.is_some())
+}
+
 /// Opens the ledger at `path` for reading: refuses a path that holds no
 /// ledger ([`Error::Missing`]) or something else.
-pub fn open(path: &Path, wait: Duration) -> Result<Ledger<SledStore>, Error> {
+pub fn open(path: &Path, wait: Duration) -> Result<Ledger<AnyStore>, Error> {
+    Ledger::open(open_store(path, wait, crate::store::READ_CACHE)?)
+}
+
+/// Opens the store of the ledger at `path` for reading (sled with a page
+/// cache of `cache` bytes; a PostgreSQL reader's snapshot), refusing a path
+/// that holds no ledger ([`Error::Missing`]) or something else. The audit
+/// reads the store as it is, through this.
+pub fn open_store(path: &Path, wait: Duration, cache: u64) -> Result<AnyStore, Error> {
+    if let Some(url) = pg_url(path) {
+        let store = PgStore::connect(url, false)?;
+        if crate::layout::read_origin(&store)?.is_none() {
+            return Err(Error::Missing(path.to_path_buf()));
+        }
+        return Ok(AnyStore::Pg(store));
+    }
     must_hold_a_database(path)?;
-    let store = SledStore::open(path, wait)?;
+    let store = SledStore::open_with_cache(path, wait, cache)?;
     // sled's files without a ledger: a creation that never committed.
     if crate::layout::read_origin(&store)?.is_none()
         && crate::layout::read_witness(store.witness_get()?.as_deref())
@@ -121,7 +151,7 @@ pub fn open(path: &Path, wait: Duration) -> Result<Ledger<SledStore>, Error> {
     {
         return Err(Error::Missing(path.to_path_buf()));
     }
-    Ledger::open(store)
+    Ok(AnyStore::Sled(store))
 }
 
 /// Appends `amendments` to the ledger at `path`, creating it (with the
@@ -136,6 +166,18 @@ pub fn append(
     opts: AppendOptions,
     origin: impl FnOnce() -> Origin,
 ) -> Result<AppendReport, Error> {
+    if let Some(url) = pg_url(path) {
+        // Judged in memory first when there is no ledger yet, so that a
+        // refusal creates no tables; then one transaction under the lock.
+        if !pg_holds(url)? {
+            let trial = trial_append(amendments, now, opts)?;
+            if opts.dry_run {
+                return Ok(trial);
+            }
+        }
+        let store = AnyStore::Pg(PgStore::connect(url, true)?);
+        return Ledger::open_or_create(store, origin)?.append(amendments, now, opts);
+    }
     usable(path)?;
     let store = if SledStore::exists(path) {
         Some(SledStore::open_with_cache(
@@ -204,8 +246,17 @@ pub fn import(
     wait: Duration,
     reader: &mut dyn std::io::BufRead,
 ) -> Result<Imported, Error> {
-    usable(path)?;
-    if SledStore::exists(path) {
+    let pg = pg_url(path);
+    if let Some(url) = pg {
+        if pg_holds(url)? {
+            return Err(Error::Usage(format!(
+                "{url} already holds a ledger; import rebuilds a new one: name another (`ledger=` in the URL)"
+            )));
+        }
+    } else {
+        usable(path)?;
+    }
+    if pg.is_none() && SledStore::exists(path) {
         return Err(Error::Usage(format!(
             "{} already holds a ledger; import rebuilds a new one: give a new path",
             path.display()
@@ -218,7 +269,25 @@ pub fn import(
     let (Some(origin), true) = (verified.origin, verified.report.ok) else {
         return Ok(Imported::BadExport(verified.report));
     };
-    let store = SledStore::open_with_cache(path, wait, crate::store::WRITE_CACHE)?;
+    // Every entry must have been acceptable where it stands: judged on a
+    // ledger in memory first, so that an export pactum would not have
+    // written is refused (exit 2) with nothing created, and a retry into the
+    // same path works.
+    let trial = Ledger::create(MemStore::default(), origin)?;
+    if let Err(e) = trial.append_raw(&entries) {
+        return Err(Error::Usage(format!(
+            "the export is not a history pactum would have recorded: {e}"
+        )));
+    }
+    drop(trial);
+    let store = match pg {
+        Some(url) => AnyStore::Pg(PgStore::connect(url, true)?),
+        None => AnyStore::Sled(SledStore::open_with_cache(
+            path,
+            wait,
+            crate::store::WRITE_CACHE,
+        )?),
+    };
     let ledger = Ledger::create(store, origin)?;
     let head = ledger.append_raw(&entries)?;
     let report = crate::audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;

@@ -11,7 +11,7 @@ use pactum::error::Error;
 use pactum::export;
 use pactum::layout::keys;
 use pactum::ledger::Head;
-use pactum::store::{SledStore, Store};
+use pactum::store::Store;
 use serde::Serialize;
 
 use pactum::limits::NOTE_BYTES_MAX;
@@ -327,9 +327,8 @@ fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
             None,
         );
     }
-    pactum::place::must_hold_a_database(ctx.ledger)?;
     // The audit reads in key order: a small page cache keeps its memory low.
-    let store = SledStore::open_with_cache(ctx.ledger, ctx.wait, pactum::store::SCAN_CACHE)?;
+    let store = pactum::place::open_store(ctx.ledger, ctx.wait, pactum::store::SCAN_CACHE)?;
     let stored_head = store
         .get(&keys::meta("head"))
         .ok()

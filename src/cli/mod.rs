@@ -29,7 +29,7 @@ use clap::{Parser, Subcommand};
 use pactum::error::Error;
 use pactum::model::{Date, RecordedAt};
 use pactum::projection::KnownAt;
-use pactum::store::{SledStore, StoreError};
+use pactum::store::{AnyStore, StoreError};
 use pactum::Ledger;
 
 pub use out::Out;
@@ -310,7 +310,7 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Opens an existing ledger for reading (refuses a missing one).
-    fn open(&self) -> Result<Ledger<SledStore>, Fail> {
+    fn open(&self) -> Result<Ledger<AnyStore>, Fail> {
         Ok(pactum::place::open(self.ledger, self.wait)?)
     }
 }

@@ -72,7 +72,10 @@ pub fn verify(ctx: &Ctx<'_>, a: &VerifyArgs) -> Result<(), Fail> {
         }
         _ => None,
     };
-    if let Some(m) = proof::mismatch(&p, &cp, old_cp.as_ref()) {
+    // A checkpoint without the signatures asked for is a failed check
+    // (exit 1) whatever else it says; only a signed one can be a mere
+    // mismatch with the proof (exit 2).
+    if let Some(m) = proof::mismatch(&p, &cp, old_cp.as_ref()).filter(|_| signed.is_ok()) {
         // A proof and a checkpoint that do not go together prove nothing
         // either way: a usage error (exit 2), not a failed check.
         return Err(usage(format!(

@@ -13,10 +13,12 @@
 //! assert_eq!(s.get(b"k").unwrap(), Some(b"v".to_vec()));
 //! ```
 
+mod any;
 mod mem;
 pub mod postgres;
 mod sled_store;
 
+pub use any::AnyStore;
 pub use mem::MemStore;
 pub use postgres::PgStore;
 pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WITNESS, WRITE_CACHE};
