@@ -4,6 +4,8 @@
 use super::{PgStore, Scan, SledStore, Store, StoreError, Write};
 
 /// A sled ledger or a PostgreSQL one.
+// One per process: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum AnyStore {
     /// A folder of sled's files.

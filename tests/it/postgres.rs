@@ -585,7 +585,7 @@ fn a_writer_killed_mid_transaction_leaves_all_or_nothing() {
         drop(stdin);
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().expect("SIGKILL");
-        let status = child.wait().expect("wait");
+        child.wait().expect("wait");
         let after = text(&pactum(&url, &["head"], None));
         let n: u64 = after
             .split(':')
@@ -598,7 +598,7 @@ fn a_writer_killed_mid_transaction_leaves_all_or_nothing() {
             .and_then(|n| n.trim().parse().ok())
             .expect("head");
         assert!(
-            n == b || n == b + 3000 || (status.success() && n == b),
+            n == b || n == b + 3000,
             "killed after {delay_ms} ms: {b} entries before, {n} after"
         );
         let audit = pactum(&url, &["audit"], None);
