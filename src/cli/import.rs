@@ -1,7 +1,7 @@
 //! `pactum import`: a new ledger rebuilt from an export.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::PathBuf;
 
 use pactum::place;
@@ -12,16 +12,23 @@ use super::audit::print_report;
 
 /// Arguments of `import`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  pactum --ledger restored.ledger import backup.jsonl")]
+#[command(
+    after_help = "Examples:\n  pactum --ledger restored.ledger import backup.jsonl\n  pactum --ledger old.ledger export | pactum --ledger 'postgresql:///db?host=/run/postgresql' import -"
+)]
 pub struct ImportArgs {
-    /// The export file (JSON Lines).
+    /// The export file (JSON Lines), or `-` for standard input.
     file: PathBuf,
 }
 
 /// `import`.
 pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
-    let f = File::open(&a.file).map_err(|e| io_error(&a.file, "open", e))?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let (f, size): (Box<dyn Read>, u64) = if a.file.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), 0)
+    } else {
+        let f = File::open(&a.file).map_err(|e| io_error(&a.file, "open", e))?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        (Box::new(f), size)
+    };
     let bar = progress_bar(size, "import");
     let mut reader = BufReader::new(ProgressRead {
         inner: f,
@@ -56,7 +63,7 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
 }
 
 struct ProgressRead<'a> {
-    inner: File,
+    inner: Box<dyn Read>,
     bar: &'a indicatif::ProgressBar,
     read: u64,
 }

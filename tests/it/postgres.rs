@@ -463,7 +463,12 @@ fn the_cli_answers_the_same_on_postgresql_as_on_sled() {
     assert_eq!(pactum(copy, &["export"], None).stdout, export.stdout);
     // …and back into another PostgreSQL ledger.
     let back = pg_url("cli_back");
-    assert!(pactum(&back, &["import", file], None).status.success());
+    let piped = pactum(&back, &["import", "-"], Some(&export.stdout));
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
     assert_eq!(pactum(&back, &["export"], None).stdout, export.stdout);
     // Importing into a ledger that exists is refused, and changes nothing.
     let again = pactum(&back, &["import", file], None);
