@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use crate::chain::{self, Checkpoint, Hash};
 use crate::codec::{self, Entry};
 use crate::error::{Error, Refusal};
-use crate::layout::{
-    self, entry_keys, keys, read_entry, stored_seq, witness_record, Head, StoreNodes,
-};
+use crate::layout::{self, entry_keys, keys, read_entry, stored_seq, witness_record, Head};
 use crate::merkle::Frontier;
 use crate::model::*;
 use crate::projection;
@@ -169,9 +167,37 @@ impl<S: Store> Ledger<S> {
                     ),
                 ));
             }
-            tip.tree = Frontier::at(&StoreNodes(&self.store), head.count)?;
+            // Catch up with the entries other writers appended: extend the
+            // Merkle frontier by their leaves and drop the cached timelines
+            // of the agreements they touched (the others stay valid).
+            let mut tree = tip.tree.clone();
+            let mut last = tip.head.chain;
+            let end = keys::entry(head.count);
+            let mut n = tip.head.count;
+            for item in self.store.scan(&keys::entry(tip.head.count), Some(&end)) {
+                let (k, v) = item?;
+                if keys::entry_seq(&k) != Some(n) {
+                    return Err(damaged(Some(n), "an entry is missing or out of place"));
+                }
+                let (e, chain) = layout::decode_stored(n, &v)?;
+                let stored = layout::StoredEntry::split(&v)
+                    .ok_or_else(|| damaged(Some(n), "entry value too short"))?;
+                tree.push(stored.leaf);
+                tip.cache.remove(&e.amendment.agreement);
+                last = chain;
+                n += 1;
+            }
+            if n != head.count || last != head.chain {
+                return Err(damaged(
+                    None,
+                    format!(
+                        "the stored head ({} entries) does not match the entries after this writer's ({})",
+                        head.count, tip.head.count
+                    ),
+                ));
+            }
+            tip.tree = tree;
             tip.head = head;
-            tip.cache.clear();
         }
         Ok(guard)
     }
