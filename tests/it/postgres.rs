@@ -615,3 +615,150 @@ fn a_writer_killed_mid_transaction_leaves_all_or_nothing() {
         }
     }
 }
+
+/// A cluster of this test's own (so the other tests keep theirs), from the
+/// binaries `.ci/pg` found; run as the `postgres` user, socket only.
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl OwnCluster {
+    fn su(&self, command: &str) -> std::process::Output {
+        std::process::Command::new("su")
+            .args(["postgres", "-s", "/bin/sh", "-c", command])
+            .output()
+            .expect("su postgres")
+    }
+
+    fn new() -> OwnCluster {
+        let bin = PathBuf::from(std::env::var("PACTUM_TEST_PG_BIN").unwrap_or_else(|_| {
+            panic!("PACTUM_TEST_PG_BIN is not set: `source .ci/pg && pg_start` sets it")
+        }));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ok = std::process::Command::new("chown")
+            .args(["postgres:", dir.path().to_str().expect("path")])
+            .status()
+            .expect("chown");
+        assert!(ok.success());
+        let c = OwnCluster { dir, bin };
+        let o = c.su(&format!(
+            "'{}/initdb' -D '{}/data' -A trust -U postgres --no-sync",
+            c.bin.display(),
+            c.dir.path().display()
+        ));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        c.start();
+        c
+    }
+
+    fn start(&self) {
+        let d = self.dir.path().display();
+        let o = self.su(&format!(
+            "'{}/pg_ctl' -D '{d}/data' -l '{d}/server.log' -w -o \"-k {d} -c listen_addresses=''\" start",
+            self.bin.display()
+        ));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    fn stop_immediately(&self) {
+        let o = self.su(&format!(
+            "'{}/pg_ctl' -D '{}/data' -m immediate -w stop",
+            self.bin.display(),
+            self.dir.path().display()
+        ));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "postgresql://postgres@/postgres?host={}&ledger=stopped",
+            self.dir.path().display()
+        )
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.su(&format!(
+            "'{}/pg_ctl' -D '{}/data' -m immediate -w stop",
+            self.bin.display(),
+            self.dir.path().display()
+        ));
+    }
+}
+
+/// The server stopped with `pg_ctl stop -m immediate` while a writer
+/// appends, then restarted: every append acknowledged before the stop is
+/// there, nothing half-written is, and the audit passes; appends go on.
+#[test]
+fn the_server_stopped_immediately_mid_append_loses_nothing_acknowledged() {
+    let cluster = OwnCluster::new();
+    let url = cluster.url();
+    let line = |id: &str, first: bool| {
+        let change = if first {
+            r#"{"op":"establish","title":"T","parties":[{"id":"p","name":"P"}]}"#.to_string()
+        } else {
+            format!(r#"{{"op":"add","clause":"c-{id}","text":"clause {id}"}}"#)
+        };
+        format!(
+            r#"{{"agreement":"a","id":"{id}","title":"T","effective":"2024-01-01","change":[{change}]}}"#
+        ) + "\n"
+    };
+    assert!(
+        pactum(&url, &["append", "-"], Some(line("start", true).as_bytes()))
+            .status
+            .success()
+    );
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let acked: Vec<String> = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut acked = Vec::new();
+            for i in 0..10_000 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let id = format!("x{i}");
+                let o = pactum(&url, &["append", "-"], Some(line(&id, false).as_bytes()));
+                if o.status.success() {
+                    acked.push(id);
+                }
+            }
+            acked
+        });
+        std::thread::sleep(Duration::from_millis(1500));
+        cluster.stop_immediately();
+        std::thread::sleep(Duration::from_millis(300));
+        stop.store(true, Ordering::SeqCst);
+        writer.join().expect("writer")
+    });
+    assert!(
+        !acked.is_empty(),
+        "the writer acknowledged nothing before the stop"
+    );
+    cluster.start();
+    let log = text(&pactum(&url, &["log", "--json"], None));
+    for id in &acked {
+        assert!(
+            log.contains(&format!("\"amendment\":\"{id}\"")),
+            "acknowledged {id} is lost"
+        );
+    }
+    let audit = pactum(&url, &["audit"], None);
+    assert!(audit.status.success(), "{}", text(&audit));
+    let more = pactum(
+        &url,
+        &["append", "-"],
+        Some(line("after", false).as_bytes()),
+    );
+    assert!(
+        more.status.success(),
+        "{}",
+        String::from_utf8_lossy(&more.stderr)
+    );
+    println!(
+        "server stopped mid-append: {} appends acknowledged before, all kept; {} entries after",
+        acked.len(),
+        log.lines().count()
+    );
+}
