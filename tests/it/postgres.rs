@@ -762,3 +762,131 @@ fn the_server_stopped_immediately_mid_append_loses_nothing_acknowledged() {
         log.lines().count()
     );
 }
+
+/// A read replica (PostgreSQL's own physical streaming replication, a
+/// second cluster made with `pg_basebackup -R`) serves every reader: its
+/// head may lag the primary's, and a consistency proof made on the primary
+/// from the replica's checkpoint to the primary's shows that the replica
+/// holds a prefix of the same history.
+#[test]
+fn a_read_replica_holds_a_verified_prefix_of_the_primary() {
+    let primary = OwnCluster::new();
+    let url = primary.url();
+    let fixture = root().join("fixtures/microsoft-openai");
+    let o = pactum(&url, &["append", fixture.to_str().expect("path")], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The replica: a base backup of the primary, streaming from it.
+    let replica = tempfile::tempdir().expect("temp dir");
+    assert!(std::process::Command::new("chown")
+        .args(["postgres:", replica.path().to_str().expect("path")])
+        .status()
+        .expect("chown")
+        .success());
+    let r = replica.path().display();
+    let o = primary.su(&format!(
+        "'{}/pg_basebackup' -h '{}' -U postgres -D '{r}/data' -R -X stream",
+        primary.bin.display(),
+        primary.dir.path().display()
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = primary.su(&format!(
+        "'{}/pg_ctl' -D '{r}/data' -l '{r}/server.log' -w -o \"-k {r} -c listen_addresses=''\" start",
+        primary.bin.display()
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let replica_url = format!("postgresql://postgres@/postgres?host={r}&ledger=stopped");
+    let stop_replica = || {
+        primary.su(&format!(
+            "'{}/pg_ctl' -D '{r}/data' -m immediate -w stop",
+            primary.bin.display()
+        ))
+    };
+    // Every reader works on the replica; a writer is refused there.
+    let head_of = |u: &str| -> u64 {
+        text(&pactum(u, &["head"], None))
+            .split(':')
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let mut waited = 0;
+    while head_of(&replica_url) < 7 && waited < 100 {
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+    }
+    assert_eq!(head_of(&replica_url), 7, "the replica caught up");
+    let s = pactum(
+        &replica_url,
+        &["state", "microsoft-openai", "--at", "2025-06-01"],
+        None,
+    );
+    assert!(s.status.success());
+    assert_eq!(
+        text(&s),
+        text(&pactum(
+            &url,
+            &["state", "microsoft-openai", "--at", "2025-06-01"],
+            None
+        ))
+    );
+    assert!(pactum(&replica_url, &["audit"], None).status.success());
+    let refused = pactum(
+        &replica_url,
+        &["append", fixture.to_str().expect("path")],
+        None,
+    );
+    assert_ne!(refused.status.code(), Some(0), "a replica takes no writes");
+    // The replica's checkpoint, then the primary moves on.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let old = dir.path().join("replica-checkpoint.txt");
+    let old_s = old.to_str().expect("path");
+    assert!(pactum(&replica_url, &["checkpoint", "-o", old_s], None)
+        .status
+        .success());
+    let more = pactum(
+        &url,
+        &["append", "-"],
+        Some(
+            br#"{"agreement":"other","id":"one","title":"T","effective":"2024-01-01","change":[{"op":"establish","title":"Other","parties":[{"id":"p","name":"P"}]}]}
+"#,
+        ),
+    );
+    assert!(
+        more.status.success(),
+        "{}",
+        String::from_utf8_lossy(&more.stderr)
+    );
+    let new = dir.path().join("primary-checkpoint.txt");
+    let new_s = new.to_str().expect("path");
+    assert!(pactum(&url, &["checkpoint", "-o", new_s], None)
+        .status
+        .success());
+    let proof = pactum(&url, &["prove", "--consistency", "7"], None);
+    assert!(
+        proof.status.success(),
+        "{}",
+        String::from_utf8_lossy(&proof.stderr)
+    );
+    let proof_file = dir.path().join("consistency.json");
+    std::fs::write(&proof_file, &proof.stdout).expect("write proof");
+    let v = pactum(
+        &url,
+        &[
+            "verify",
+            proof_file.to_str().expect("path"),
+            "--checkpoint",
+            new_s,
+            "--old-checkpoint",
+            old_s,
+        ],
+        None,
+    );
+    assert!(
+        v.status.success(),
+        "{}{}",
+        text(&v),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    println!("replica: {}", text(&v).trim());
+    stop_replica();
+}
