@@ -30,7 +30,7 @@ fn pg_base() -> String {
 }
 
 /// A URL naming a ledger of its own for each call (schemas are never reused).
-fn pg_url(tag: &str) -> String {
+pub(crate) fn pg_url(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
     let base = pg_base();

@@ -36,7 +36,7 @@ use pactum::layout::keys;
 use pactum::ledger::{AppendOptions, Outcome};
 use pactum::model::*;
 use pactum::projection::{self, KnownAt, ProjectionError, State};
-use pactum::store::{MemStore, SledStore, Store};
+use pactum::store::{MemStore, PgStore, SledStore, Store};
 use pactum::Ledger;
 
 use gen::{build, day, plus, Checks, History, Rng, BASE_TIME, ORIGIN};
@@ -265,44 +265,76 @@ fn deterministic_replay(specs: &[gen::Spec], seed: u64) -> Result<(), TestCaseEr
             }
         }
     }
-    // sled: the first part of the history in one session, the rest after
-    // reopening (the writer's state, Merkle frontier included, must be
-    // restored exactly), then everything read again after a second reopening.
+    // sled and PostgreSQL: the first part of the history in one session,
+    // the rest after reopening (the writer's state, Merkle frontier
+    // included, must be restored exactly), then everything read again after
+    // a second reopening. The same checks on both stores.
     let dir = tempfile::tempdir().expect("a temporary directory");
     let wait = Duration::from_secs(5);
     let split = (seed as usize) % (h.appends.len() + 1);
-    let open = || -> Result<Ledger<SledStore>, TestCaseError> {
+    replay_on(&h, &mem, seed, split, "sled", || {
         let store = SledStore::open(dir.path(), wait)
             .map_err(|e| TestCaseError::fail(format!("sled does not open: {e}")))?;
         Ledger::open_or_create(store, || ORIGIN)
             .map_err(|e| TestCaseError::fail(format!("the sled ledger does not open: {e}")))
-    };
+    })?;
+    // PostgreSQL for one case in eight: a schema per case is slow to make.
+    if seed % 8 != 0 {
+        return Ok(());
+    }
+    let url = crate::postgres::pg_url("p1");
+    replay_on(&h, &mem, seed, split, "postgres", || {
+        let store = PgStore::connect(&url, true)
+            .map_err(|e| TestCaseError::fail(format!("PostgreSQL does not connect: {e}")))?;
+        Ledger::open_or_create(store, || ORIGIN)
+            .map_err(|e| TestCaseError::fail(format!("the PostgreSQL ledger does not open: {e}")))
+    })
+}
+
+/// The history appended to a store in two sessions (split at `split`), then
+/// read back twice: the same head, checkpoint, bytes, states and a clean
+/// audit as the ledger in memory.
+fn replay_on<S: Store>(
+    h: &History,
+    mem: &[Result<State, ProjectionError>],
+    seed: u64,
+    split: usize,
+    name: &str,
+    open: impl Fn() -> Result<Ledger<S>, TestCaseError>,
+) -> Result<(), TestCaseError> {
     for part in [&h.appends[..split], &h.appends[split..]] {
         let ledger = open()?;
         for (batch, now) in part {
             ledger
                 .append(batch, RecordedAt(*now), AppendOptions::default())
-                .map_err(|e| TestCaseError::fail(format!("sled refused a batch: {e}")))?;
+                .map_err(|e| TestCaseError::fail(format!("{name} refused a batch: {e}")))?;
         }
     }
     for session in ["after appending", "after reopening"] {
         let ledger = open()?;
         prop_assert_eq!(ledger.origin(), ORIGIN);
-        prop_assert_eq!(ledger.head(), h.ledger.head(), "{}", session);
+        prop_assert_eq!(ledger.head(), h.ledger.head(), "{} {}", name, session);
         prop_assert_eq!(
             ledger.checkpoint_text(),
             h.ledger.checkpoint_text(),
-            "{}",
+            "{} {}",
+            name,
             session
         );
         prop_assert!(
             dump_store(ledger.store()) == dump_store(h.ledger.store()),
-            "sled holds other bytes than memory ({})",
+            "{} holds other bytes than memory ({})",
+            name,
             session
         );
-        prop_assert_eq!(&mem, &all_states(&ledger, &h, seed)?, "sled, {}", session);
+        prop_assert_eq!(mem, &all_states(&ledger, h, seed)?, "{}, {}", name, session);
         let report = audit_store(ledger.store(), None, &mut |_| {}).expect("audit runs");
-        prop_assert!(report.ok, "audit of the sled ledger: {:?}", report.failure);
+        prop_assert!(
+            report.ok,
+            "audit of the {} ledger: {:?}",
+            name,
+            report.failure
+        );
     }
     Ok(())
 }
