@@ -43,6 +43,7 @@ pub mod ledger;
 pub mod limits;
 pub mod merkle;
 pub mod model;
+pub mod picture;
 pub mod projection;
 pub mod proof;
 pub mod store;

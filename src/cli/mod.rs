@@ -6,6 +6,7 @@ mod integrity;
 mod out;
 mod proofs;
 mod read;
+mod timeline;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,8 @@ enum Command {
     Export(integrity::ExportArgs),
     /// Rebuild an empty ledger from an export, reproducing every hash.
     Import(integrity::ImportArgs),
+    /// The agreement over time as SVG, HTML or its JSON layout.
+    Timeline(timeline::Args),
 }
 
 /// How a command ended.
@@ -195,6 +198,7 @@ fn run(cli: &Cli) -> Result<(), Fail> {
         Command::Verify(a) => proofs::verify(a),
         Command::Export(a) => integrity::export(&ctx, a),
         Command::Import(a) => integrity::import(&ctx, a),
+        Command::Timeline(a) => timeline::run(&ctx, a),
     }
 }
 

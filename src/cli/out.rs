@@ -21,6 +21,12 @@ impl Out {
         Ok(())
     }
 
+    /// Writes text as it is.
+    pub fn raw(&mut self, s: &str) -> Result<(), Fail> {
+        self.0.write_all(s.as_bytes())?;
+        Ok(())
+    }
+
     /// Writes one JSON document (or JSON Lines line).
     pub fn json<T: serde::Serialize>(&mut self, v: &T) -> Result<(), Fail> {
         serde_json::to_writer(&mut self.0, v).map_err(io::Error::from)?;

@@ -353,7 +353,10 @@ fn load(ctx: &Ctx<'_>, agreement: &AgreementId) -> Result<Vec<pactum::codec::Ent
 }
 
 /// The refusal for an agreement the ledger does not hold, naming those it does.
-fn unknown<S: pactum::store::Store>(ledger: &pactum::Ledger<S>, agreement: &AgreementId) -> Fail {
+pub(super) fn unknown<S: pactum::store::Store>(
+    ledger: &pactum::Ledger<S>,
+    agreement: &AgreementId,
+) -> Fail {
     let known = match ledger.agreements() {
         Ok(known) => known,
         Err(e) => return Fail::Error(e),
