@@ -48,7 +48,7 @@ struct JsonReport<'a> {
     amendments: Vec<JsonItem<'a>>,
 }
 
-fn locate(sources: &[Sourced], e: Error) -> Error {
+pub(crate) fn locate(sources: &[Sourced], e: Error) -> Error {
     match e {
         Error::Refused(r) => {
             let location = sources
@@ -139,6 +139,40 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
     print(ctx, args, &sources, &report)
 }
 
+/// `append --json`.
+pub(crate) fn report_json(dry_run: bool, sources: &[Sourced], report: &AppendReport) -> String {
+    let appended = report
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Appended { .. }))
+        .count();
+    let existing = report.outcomes.len() - appended;
+    let amendments = sources
+        .iter()
+        .zip(&report.outcomes)
+        .map(|(s, o)| JsonItem {
+            file: s.location.to_string(),
+            agreement: s.amendment.agreement.as_str(),
+            amendment: s.amendment.id.as_str(),
+            seq: match o {
+                Outcome::Appended { seq, .. } | Outcome::Existing { seq } => *seq,
+            },
+            status: match o {
+                Outcome::Appended { .. } => "appended",
+                Outcome::Existing { .. } => "existing",
+            },
+        })
+        .collect();
+    super::read::pretty(&JsonReport {
+        dry_run,
+        appended,
+        existing,
+        head: report.head.to_string(),
+        recorded_at: report.recorded_at.to_string(),
+        amendments,
+    })
+}
+
 fn print(
     ctx: &Ctx<'_>,
     args: &Args,
@@ -153,30 +187,7 @@ fn print(
         .count();
     let existing = report.outcomes.len() - appended;
     if args.json {
-        let amendments = sources
-            .iter()
-            .zip(&report.outcomes)
-            .map(|(s, o)| JsonItem {
-                file: s.location.to_string(),
-                agreement: s.amendment.agreement.as_str(),
-                amendment: s.amendment.id.as_str(),
-                seq: match o {
-                    Outcome::Appended { seq, .. } | Outcome::Existing { seq } => *seq,
-                },
-                status: match o {
-                    Outcome::Appended { .. } => "appended",
-                    Outcome::Existing { .. } => "existing",
-                },
-            })
-            .collect();
-        out.json_pretty(&JsonReport {
-            dry_run: args.dry_run,
-            appended,
-            existing,
-            head: report.head.to_string(),
-            recorded_at: report.recorded_at.to_string(),
-            amendments,
-        })?;
+        out.raw(&report_json(args.dry_run, sources, report))?;
         return out.done();
     }
     if sources.len() <= 40 {

@@ -4,6 +4,8 @@
 use pactum::chain;
 use pactum::model::*;
 use pactum::projection::{self, Clause, KnownAt, Segment, State, TermChange};
+use pactum::store::Store;
+use pactum::Ledger;
 use serde::Serialize;
 
 use super::out::{short_hash, wrap};
@@ -228,16 +230,17 @@ struct JsonLogLine<'a> {
     hash: String,
 }
 
+/// A row of `list` (and of `list --json`).
 #[derive(Serialize)]
-struct JsonAgreement {
-    agreement: String,
-    title: Option<String>,
-    parties: Vec<Party>,
-    amendments: usize,
-    retracted: usize,
-    first_effective: Option<Date>,
-    last_effective: Option<Date>,
-    status: &'static str,
+pub(crate) struct ListRow {
+    pub agreement: String,
+    pub title: Option<String>,
+    pub parties: Vec<Party>,
+    pub amendments: usize,
+    pub retracted: usize,
+    pub first_effective: Option<Date>,
+    pub last_effective: Option<Date>,
+    pub status: &'static str,
 }
 
 // ---------------------------------------------------------------- helpers
@@ -344,12 +347,46 @@ fn change_summary(c: &Change) -> String {
 }
 
 fn load(ctx: &Ctx<'_>, agreement: &AgreementId) -> Result<Vec<pactum::codec::Entry>, Fail> {
-    let ledger = ctx.open()?;
+    load_entries(&ctx.open()?, agreement)
+}
+
+/// The agreement's entries, or the refusal naming the agreements the ledger holds.
+pub(crate) fn load_entries<S: Store>(
+    ledger: &Ledger<S>,
+    agreement: &AgreementId,
+) -> Result<Vec<pactum::codec::Entry>, Fail> {
     let entries = ledger.agreement_entries(agreement)?;
     if entries.is_empty() {
-        return Err(unknown(&ledger, agreement));
+        return Err(unknown(ledger, agreement));
     }
     Ok(entries)
+}
+
+/// A pretty JSON document and its newline, as `--json` prints it.
+pub(crate) fn pretty<T: Serialize>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The state, or the refusal naming the agreements the ledger holds.
+pub(crate) fn load_state<S: Store>(
+    ledger: &Ledger<S>,
+    agreement: &AgreementId,
+    at: Date,
+    known: KnownAt,
+) -> Result<State, Fail> {
+    match ledger.state(agreement, at, known) {
+        Err(pactum::Error::Projection(projection::ProjectionError::Unknown(_))) => {
+            Err(unknown(ledger, agreement))
+        }
+        r => Ok(r?),
+    }
+}
+
+/// `state --json`.
+pub(crate) fn state_json(s: &State) -> String {
+    pretty(&JsonState::from(s))
 }
 
 /// The refusal for an agreement the ledger does not hold, naming those it does.
@@ -381,16 +418,10 @@ pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
         None => today()?,
     };
     let known = parse_known_at(a.known_at.as_deref())?;
-    let ledger = ctx.open()?;
-    let s = match ledger.state(&a.agreement, at, known) {
-        Err(pactum::Error::Projection(projection::ProjectionError::Unknown(_))) => {
-            return Err(unknown(&ledger, &a.agreement));
-        }
-        r => r?,
-    };
+    let s = load_state(&ctx.open()?, &a.agreement, at, known)?;
     let mut out = Out::new();
     if a.json {
-        out.json_pretty(&JsonState::from(&s))?;
+        out.raw(&state_json(&s))?;
         return out.done();
     }
     out.line(format!("{} — {}", s.agreement, s.title))?;
@@ -438,29 +469,7 @@ pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
         projection::diff(&a.agreement, &entries, from, to, known).map_err(pactum::Error::from)?;
     let mut out = Out::new();
     if a.json {
-        out.json_pretty(&JsonDiff {
-            agreement: a.agreement.as_str(),
-            from,
-            to,
-            known_at: known_json(known),
-            status_from: d.from.status.as_str(),
-            status_to: d.to.status.as_str(),
-            digest_from: chain::hex(&d.from.digest),
-            digest_to: chain::hex(&d.to.digest),
-            added: d.added.iter().map(JsonClause::from).collect(),
-            removed: d.removed.iter().map(JsonClause::from).collect(),
-            changed: d
-                .changed
-                .iter()
-                .map(|c| JsonClauseChange {
-                    id: c.after.id.as_str(),
-                    before: (&c.before).into(),
-                    after: (&c.after).into(),
-                    text: c.text.as_deref(),
-                    terms: &c.terms,
-                })
-                .collect(),
-        })?;
+        out.raw(&diff_json(&a.agreement, from, to, known, &d))?;
         return out.done();
     }
     out.line(format!("{}: {from} → {to}", a.agreement))?;
@@ -536,6 +545,39 @@ pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
     out.done()
 }
 
+/// `diff --json`.
+pub(crate) fn diff_json(
+    agreement: &AgreementId,
+    from: Date,
+    to: Date,
+    known: KnownAt,
+    d: &projection::Diff,
+) -> String {
+    pretty(&JsonDiff {
+        agreement: agreement.as_str(),
+        from,
+        to,
+        known_at: known_json(known),
+        status_from: d.from.status.as_str(),
+        status_to: d.to.status.as_str(),
+        digest_from: chain::hex(&d.from.digest),
+        digest_to: chain::hex(&d.to.digest),
+        added: d.added.iter().map(JsonClause::from).collect(),
+        removed: d.removed.iter().map(JsonClause::from).collect(),
+        changed: d
+            .changed
+            .iter()
+            .map(|c| JsonClauseChange {
+                id: c.after.id.as_str(),
+                before: (&c.before).into(),
+                after: (&c.after).into(),
+                text: c.text.as_deref(),
+                terms: &c.terms,
+            })
+            .collect(),
+    })
+}
+
 /// `history`.
 pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
     let known = parse_known_at(a.known_at.as_deref())?;
@@ -544,39 +586,12 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
         .map_err(pactum::Error::from)?;
     let mut out = Out::new();
     if a.json {
-        let amendments = items
-            .iter()
-            .map(|it| JsonHistoryItem {
-                seq: it.seq,
-                recorded_at: it.recorded_at.to_string(),
-                amendment: it.amendment.id.as_str(),
-                title: &it.amendment.title,
-                effective: it.amendment.effective,
-                signed: it.amendment.signed,
-                source: &it.amendment.source,
-                retracted_by: it.retracted_by.as_ref().map(|r| r.as_str()),
-                changes: it
-                    .positions
-                    .iter()
-                    .map(|&i| {
-                        let c = &it.amendment.changes[i];
-                        JsonChange {
-                            position: i + 1,
-                            op: c.op.name(),
-                            effective: it.amendment.change_date(i),
-                            summary: change_summary(c),
-                            clause: c.op.clause().map(|c| c.to_string()),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect();
-        out.json_pretty(&JsonHistory {
-            agreement: a.agreement.as_str(),
-            clause: a.clause.as_ref().map(|c| c.as_str()),
-            known_at: known_json(known),
-            amendments,
-        })?;
+        out.raw(&history_json(
+            &a.agreement,
+            a.clause.as_ref(),
+            known,
+            &items,
+        ))?;
         return out.done();
     }
     if items.is_empty() {
@@ -625,21 +640,55 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
     out.done()
 }
 
+/// `history --json`.
+pub(crate) fn history_json(
+    agreement: &AgreementId,
+    clause: Option<&ClauseId>,
+    known: KnownAt,
+    items: &[projection::HistoryItem],
+) -> String {
+    let amendments = items
+        .iter()
+        .map(|it| JsonHistoryItem {
+            seq: it.seq,
+            recorded_at: it.recorded_at.to_string(),
+            amendment: it.amendment.id.as_str(),
+            title: &it.amendment.title,
+            effective: it.amendment.effective,
+            signed: it.amendment.signed,
+            source: &it.amendment.source,
+            retracted_by: it.retracted_by.as_ref().map(|r| r.as_str()),
+            changes: it
+                .positions
+                .iter()
+                .map(|&i| {
+                    let c = &it.amendment.changes[i];
+                    JsonChange {
+                        position: i + 1,
+                        op: c.op.name(),
+                        effective: it.amendment.change_date(i),
+                        summary: change_summary(c),
+                        clause: c.op.clause().map(|c| c.to_string()),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    pretty(&JsonHistory {
+        agreement: agreement.as_str(),
+        clause: clause.map(|c| c.as_str()),
+        known_at: known_json(known),
+        amendments,
+    })
+}
+
 /// `log`.
 pub fn log(ctx: &Ctx<'_>, a: &LogArgs) -> Result<(), Fail> {
     let ledger = ctx.open()?;
     let mut out = Out::new();
     let print = |e: &pactum::codec::Entry, hash: &chain::Hash, out: &mut Out| -> Result<(), Fail> {
         if a.json {
-            return out.json(&JsonLogLine {
-                seq: e.seq,
-                recorded_at: e.recorded_at.to_string(),
-                agreement: e.amendment.agreement.as_str(),
-                amendment: e.amendment.id.as_str(),
-                effective: e.amendment.effective,
-                title: &e.amendment.title,
-                hash: chain::hex(hash),
-            });
+            return out.raw(&log_line(e, hash));
         }
         let eff = e
             .amendment
@@ -675,10 +724,51 @@ pub fn log(ctx: &Ctx<'_>, a: &LogArgs) -> Result<(), Fail> {
     out.done()
 }
 
-/// `list`.
-pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
-    let ledger = ctx.open()?;
-    let today = today()?;
+/// One `log --json` line, with its newline.
+pub(crate) fn log_line(e: &pactum::codec::Entry, hash: &chain::Hash) -> String {
+    let mut s = serde_json::to_string(&JsonLogLine {
+        seq: e.seq,
+        recorded_at: e.recorded_at.to_string(),
+        agreement: e.amendment.agreement.as_str(),
+        amendment: e.amendment.id.as_str(),
+        effective: e.amendment.effective,
+        title: &e.amendment.title,
+        hash: chain::hex(hash),
+    })
+    .unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// `log --json` of the whole ledger or one agreement.
+pub(crate) fn log_json<S: Store>(
+    ledger: &Ledger<S>,
+    agreement: Option<&AgreementId>,
+) -> Result<String, Fail> {
+    let mut s = String::new();
+    match agreement {
+        Some(ag) => {
+            for seq in ledger.agreement_seqs(ag)? {
+                let e = ledger.entry(seq)?.ok_or_else(|| pactum::Error::Damaged {
+                    seq: Some(seq),
+                    detail: "indexed entry missing".into(),
+                })?;
+                let h = ledger.entry_hash(seq)?.unwrap_or([0; 32]);
+                s.push_str(&log_line(&e, &h));
+            }
+        }
+        None => {
+            for item in ledger.entries(0) {
+                let (e, h) = item?;
+                s.push_str(&log_line(&e, &h));
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// The rows of `list`.
+pub(crate) fn list_rows<S: Store>(ledger: &Ledger<S>, today: Date) -> Result<Vec<ListRow>, Fail> {
     let mut rows = Vec::new();
     for id in ledger.agreements()? {
         let entries = ledger.agreement_entries(&id)?;
@@ -692,7 +782,7 @@ pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
             .filter(|e| e.amendment.is_retraction())
             .count();
         let state = projection::state(&id, &entries, today, KnownAt::All).ok();
-        rows.push(JsonAgreement {
+        rows.push(ListRow {
             agreement: id.to_string(),
             title: state.as_ref().map(|s| s.title.clone()),
             parties: state
@@ -706,9 +796,17 @@ pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
             status: state.as_ref().map_or("retracted", |s| s.status.as_str()),
         });
     }
+    Ok(rows)
+}
+
+/// `list`.
+pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
+    let ledger = ctx.open()?;
+    let today = today()?;
+    let rows = list_rows(&ledger, today)?;
     let mut out = Out::new();
     if a.json {
-        out.json_pretty(&rows)?;
+        out.raw(&pretty(&rows))?;
         return out.done();
     }
     if rows.is_empty() {
