@@ -67,19 +67,36 @@ struct JsonAudit<'a> {
     failure: Option<JsonFailure<'a>>,
 }
 
+/// `audit --json`.
+pub(crate) fn audit_json(r: &Report) -> String {
+    super::read::pretty(&JsonAudit {
+        ok: r.ok,
+        entries: r.entries,
+        head: r.head.to_string(),
+        failure: r.failure.as_ref().map(|f| JsonFailure {
+            seq: f.seq,
+            kind: f.kind.as_str(),
+            detail: &f.detail,
+        }),
+    })
+}
+
+/// `head --json`.
+pub(crate) fn head_json(cp: &Checkpoint) -> String {
+    let mut s = serde_json::to_string(&JsonHead {
+        entries: cp.count,
+        hash: chain::hex(&cp.hash),
+        checkpoint: cp.to_string(),
+    })
+    .unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 fn print_report(json: bool, file: bool, what: &str, r: &Report) -> Result<(), Fail> {
     let mut out = Out::new();
     if json {
-        out.json_pretty(&JsonAudit {
-            ok: r.ok,
-            entries: r.entries,
-            head: r.head.to_string(),
-            failure: r.failure.as_ref().map(|f| JsonFailure {
-                seq: f.seq,
-                kind: f.kind.as_str(),
-                detail: &f.detail,
-            }),
-        })?;
+        out.raw(&audit_json(r))?;
     } else if let Some(f) = &r.failure {
         out.line(format!("FAILED: {what}: {f}"))?;
         out.line(format!("{} entries verified before the failure", r.entries))?;
@@ -191,11 +208,7 @@ pub fn head(ctx: &Ctx<'_>, a: &HeadArgs) -> Result<(), Fail> {
     let cp = ledger.head().checkpoint();
     let mut out = Out::new();
     if a.json {
-        out.json(&JsonHead {
-            entries: cp.count,
-            hash: chain::hex(&cp.hash),
-            checkpoint: cp.to_string(),
-        })?;
+        out.raw(&head_json(&cp))?;
     } else {
         out.line(cp.to_string())?;
     }

@@ -1,12 +1,12 @@
 //! Command-line glue: clap types (help text is the doc comments), opening the
 //! ledger, time, output and exit codes. One file per group of subcommands.
 
-mod append;
-mod integrity;
-mod out;
-mod proofs;
-mod read;
-mod timeline;
+pub(crate) mod append;
+pub(crate) mod integrity;
+pub(crate) mod out;
+pub(crate) mod proofs;
+pub(crate) mod read;
+pub(crate) mod timeline;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -81,6 +81,11 @@ enum Command {
     Import(integrity::ImportArgs),
     /// The agreement over time as SVG, HTML or its JSON layout.
     Timeline(timeline::Args),
+    /// Serve the ledger over HTTP: a JSON API and pages (writes need a token).
+    Serve(crate::serve::Args),
+    /// Make write tokens for `serve`.
+    #[command(subcommand)]
+    Token(crate::serve::auth::TokenCommand),
 }
 
 /// How a command ended.
@@ -115,7 +120,7 @@ impl From<std::io::Error> for Fail {
     }
 }
 
-fn usage(msg: impl Into<String>) -> Fail {
+pub(crate) fn usage(msg: impl Into<String>) -> Fail {
     Fail::Error(Error::Usage(msg.into()))
 }
 
@@ -199,6 +204,8 @@ fn run(cli: &Cli) -> Result<(), Fail> {
         Command::Export(a) => integrity::export(&ctx, a),
         Command::Import(a) => integrity::import(&ctx, a),
         Command::Timeline(a) => timeline::run(&ctx, a),
+        Command::Serve(a) => crate::serve::run(&ctx, a),
+        Command::Token(c) => crate::serve::auth::run(c),
     }
 }
 
@@ -209,8 +216,13 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The ledger's path, for messages.
+    pub(crate) fn ledger_name(&self) -> String {
+        self.ledger.display().to_string()
+    }
+
     /// Opens an existing ledger for reading (refuses a missing one).
-    fn open(&self) -> Result<Ledger<SledStore>, Fail> {
+    pub(crate) fn open(&self) -> Result<Ledger<SledStore>, Fail> {
         if !SledStore::exists(self.ledger) {
             return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
         }
@@ -223,14 +235,14 @@ impl Ctx<'_> {
     }
 
     /// Opens the ledger for writing, creating it when missing.
-    fn open_or_create(&self) -> Result<Ledger<SledStore>, Fail> {
+    pub(crate) fn open_or_create(&self) -> Result<Ledger<SledStore>, Fail> {
         let store = SledStore::open_with_cache(self.ledger, self.wait, pactum::store::WRITE_CACHE)?;
         Ok(Ledger::open_or_create(store, new_origin)?)
     }
 }
 
 /// 16 random bytes from the operating system (fallback: time and pid, hashed).
-fn new_origin() -> pactum::chain::Origin {
+pub(crate) fn new_origin() -> pactum::chain::Origin {
     use std::io::Read;
     let mut o = [0u8; 16];
     if std::fs::File::open("/dev/urandom")
@@ -246,7 +258,7 @@ fn new_origin() -> pactum::chain::Origin {
 }
 
 /// Now: the clock, or `PACTUM_NOW` (RFC 3339) for reproducible runs and tests.
-fn now() -> Result<jiff::Timestamp, Fail> {
+pub(crate) fn now() -> Result<jiff::Timestamp, Fail> {
     match std::env::var("PACTUM_NOW") {
         Ok(s) => s
             .parse::<jiff::Timestamp>()
@@ -255,19 +267,19 @@ fn now() -> Result<jiff::Timestamp, Fail> {
     }
 }
 
-fn today() -> Result<Date, Fail> {
+pub(crate) fn today() -> Result<Date, Fail> {
     let t = now()?;
     RecordedAt::from_timestamp(t)
         .date()
         .ok_or_else(|| usage("the clock is outside years 1–9999"))
 }
 
-fn parse_date(what: &str, s: &str) -> Result<Date, Fail> {
+pub(crate) fn parse_date(what: &str, s: &str) -> Result<Date, Fail> {
     s.parse::<Date>().map_err(|e| usage(format!("{what}: {e}")))
 }
 
 /// `#N`, a date (end of that UTC day), or an RFC 3339 time.
-fn parse_known_at(s: Option<&str>) -> Result<KnownAt, Fail> {
+pub(crate) fn parse_known_at(s: Option<&str>) -> Result<KnownAt, Fail> {
     let Some(s) = s else { return Ok(KnownAt::All) };
     if let Some(n) = s.strip_prefix('#') {
         return n

@@ -27,13 +27,6 @@ impl Out {
         Ok(())
     }
 
-    /// Writes one JSON document (or JSON Lines line).
-    pub fn json<T: serde::Serialize>(&mut self, v: &T) -> Result<(), Fail> {
-        serde_json::to_writer(&mut self.0, v).map_err(io::Error::from)?;
-        self.0.write_all(b"\n")?;
-        Ok(())
-    }
-
     /// Writes a pretty JSON document.
     pub fn json_pretty<T: serde::Serialize>(&mut self, v: &T) -> Result<(), Fail> {
         serde_json::to_writer_pretty(&mut self.0, v).map_err(io::Error::from)?;

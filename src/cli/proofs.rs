@@ -82,6 +82,18 @@ fn read_checkpoint(path: &PathBuf) -> Result<CheckpointText, Fail> {
 }
 
 /// `checkpoint`.
+/// `checkpoint --json`.
+pub(crate) fn checkpoint_json(cp: &pactum::chain::CheckpointText) -> String {
+    super::read::pretty(&JsonCheckpoint {
+        origin: &cp.origin,
+        size: cp.size,
+        root: pactum::chain::base64(&cp.root),
+        chain: pactum::chain::hex(&cp.chain),
+        text: cp.to_string(),
+    })
+}
+
+/// `checkpoint`.
 pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
     let ledger = ctx.open()?;
     let cp = match a.size {
@@ -102,13 +114,7 @@ pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
         None => {
             let mut out = Out::new();
             if a.json {
-                out.json_pretty(&JsonCheckpoint {
-                    origin: &cp.origin,
-                    size: cp.size,
-                    root: pactum::chain::base64(&cp.root),
-                    chain: pactum::chain::hex(&cp.chain),
-                    text: cp.to_string(),
-                })?;
+                out.raw(&checkpoint_json(&cp))?;
             } else {
                 out.line(cp.to_string().trim_end())?;
             }

@@ -74,7 +74,7 @@ pub fn fragment(moments: &[Moment<'_>], current: usize) -> Markup {
         }
         @for (i, m) in moments.iter().enumerate() {
             div class="pic" id=(format!("pic-{i}")) hidden[i != current] {
-                (PreEscaped(svg::draw(m.layout)))
+                (PreEscaped(svg::draw_with_ids(m.layout, &format!("p{i}-"))))
             }
         }
         p class="muted" { "Point at a bar, a number or a line for its details:" }

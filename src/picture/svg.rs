@@ -143,6 +143,12 @@ fn end_note(l: &super::Lane, to: Date) -> String {
 
 /// Draws the layout as an SVG document.
 pub fn draw(l: &Layout) -> String {
+    draw_with_ids(l, "")
+}
+
+/// Draws the layout, its element ids (patterns, markers) prefixed with
+/// `pfx` (`[a-z0-9-]`), so that several pictures can share one page.
+pub fn draw_with_ids(l: &Layout, pfx: &str) -> String {
     let from_n = day_number(l.from);
     let scale = Scale {
         from: from_n,
@@ -237,7 +243,7 @@ pub fn draw(l: &Layout) -> String {
         if x < plot_right as f64 {
             let _ = write!(
                 b,
-                r#"<rect x="{x:.1}" y="{lanes_y}" width="{:.1}" height="{}" fill="url(#ended)"/>"#,
+                r#"<rect x="{x:.1}" y="{lanes_y}" width="{:.1}" height="{}" fill="url(#{pfx}ended)"/>"#,
                 plot_right as f64 - x,
                 lanes_bottom - lanes_y
             );
@@ -291,7 +297,7 @@ pub fn draw(l: &Layout) -> String {
             let (fill, text_fill) = if v % 2 == 0 {
                 (DARK.to_string(), "white")
             } else {
-                ("url(#hatch)".to_string(), INK)
+                (format!("url(#{pfx}hatch)"), INK)
             };
             let number = l
                 .marks
@@ -399,7 +405,7 @@ pub fn draw(l: &Layout) -> String {
             let ya = cy - BADGE_R - 5;
             let _ = write!(
                 b,
-                r#"<path d="M{xr:.1} {ya} H{:.1}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="4 2" fill="none" marker-end="url(#back)"/><text x="{:.1}" y="{}" font-size="10" fill="{INK}">+{} d</text>"#,
+                r#"<path d="M{xr:.1} {ya} H{:.1}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="4 2" fill="none" marker-end="url(#{pfx}back)"/><text x="{:.1}" y="{}" font-size="10" fill="{INK}">+{} d</text>"#,
                 x + 4.0,
                 xr + 4.0,
                 ya + 4,
@@ -550,7 +556,7 @@ pub fn draw(l: &Layout) -> String {
     let keys: [&dyn Fn(i64) -> String; 4] = [
         &|y| {
             format!(
-                r#"<rect x="16" y="{}" width="22" height="12" fill="{DARK}"/><rect x="40" y="{}" width="22" height="12" fill="url(#hatch)" stroke="{DARK}"/><text x="70" y="{y}" font-size="12" fill="{MUTED}">successive versions of a clause, solid and hatched in turn (the number: the amendment that made it)</text>"#,
+                r#"<rect x="16" y="{}" width="22" height="12" fill="{DARK}"/><rect x="40" y="{}" width="22" height="12" fill="url(#{pfx}hatch)" stroke="{DARK}"/><text x="70" y="{y}" font-size="12" fill="{MUTED}">successive versions of a clause, solid and hatched in turn (the number: the amendment that made it)</text>"#,
                 y - 10,
                 y - 10
             )
@@ -590,7 +596,7 @@ pub fn draw(l: &Layout) -> String {
     );
     let _ = write!(
         s,
-        r##"<title>{}</title><defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="{LIGHT}"/><line x1="0" y1="0" x2="0" y2="6" stroke="{DARK}" stroke-width="2"/></pattern><pattern id="ended" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><rect width="8" height="8" fill="#f1f1f1"/><line x1="0" y1="0" x2="0" y2="8" stroke="#c8c8c8" stroke-width="1"/></pattern><marker id="back" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 z" fill="{INK}"/></marker></defs><rect width="100%" height="100%" fill="white"/>"##,
+        r##"<title>{}</title><defs><pattern id="{pfx}hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="{LIGHT}"/><line x1="0" y1="0" x2="0" y2="6" stroke="{DARK}" stroke-width="2"/></pattern><pattern id="{pfx}ended" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><rect width="8" height="8" fill="#f1f1f1"/><line x1="0" y1="0" x2="0" y2="8" stroke="#c8c8c8" stroke-width="1"/></pattern><marker id="{pfx}back" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 z" fill="{INK}"/></marker></defs><rect width="100%" height="100%" fill="white"/>"##,
         escape(&title)
     );
     s.push_str(&body);
