@@ -359,6 +359,7 @@ pub fn draw_with_ids(l: &Layout, pfx: &str) -> String {
     }
 
     // Amendment lines and badges.
+    let mut labelled = std::collections::BTreeSet::new();
     for (m, (x, row)) in l.marks.iter().zip(&placed) {
         let cy = badge_y0 + *row as i64 * (2 * BADGE_R + 6);
         let _ = write!(
@@ -398,19 +399,35 @@ pub fn draw_with_ids(l: &Layout, pfx: &str) -> String {
             );
         }
         b.push_str("</g>");
-        // How far back it reached, when the recording day is on the picture.
+        // How far back it reached, when the recording day is on the picture;
+        // one label per recording day (a batch recorded late shares it).
         if m.retroactive && m.recorded <= l.to && scale.date(m.recorded) - x > 2.0 * BADGE_R as f64
         {
             let xr = scale.date(m.recorded);
             let ya = cy - BADGE_R - 5;
             let _ = write!(
                 b,
-                r#"<path d="M{xr:.1} {ya} H{:.1}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="4 2" fill="none" marker-end="url(#{pfx}back)"/><text x="{:.1}" y="{}" font-size="10" fill="{INK}">+{} d</text>"#,
+                r#"<path d="M{xr:.1} {ya} H{:.1}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="4 2" fill="none" marker-end="url(#{pfx}back)"/>"#,
                 x + 4.0,
-                xr + 4.0,
-                ya + 4,
-                m.late_days
             );
+            if labelled.insert(m.recorded) {
+                let same = l
+                    .marks
+                    .iter()
+                    .filter(|o| o.retroactive && o.recorded == m.recorded)
+                    .count();
+                let label = if same == 1 {
+                    format!("+{} d", m.late_days)
+                } else {
+                    format!("recorded {}", m.recorded)
+                };
+                let _ = write!(
+                    b,
+                    r#"<text x="{:.1}" y="{}" font-size="10" text-anchor="end" fill="{INK}">{label}</text>"#,
+                    xr - 2.0,
+                    ya - 3
+                );
+            }
         }
     }
     for (g, (x, row)) in l.ghosts.iter().zip(&ghost_rows) {

@@ -337,16 +337,16 @@ pub async fn append(
         .transpose()?;
     let format = q.get("format").unwrap_or("jsonl").to_string();
     let body = body.map_err(|e| {
-        let status = e.status();
-        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!(
-                "the request body is over REQUEST_BODY_BYTES_MAX ({} bytes): append in smaller batches",
-                super::REQUEST_BODY_BYTES_MAX
-            )
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            super::too_large()
         } else {
-            format!("cannot read the request body: {e}")
-        };
-        ApiError::new(status, 2, "bad-request", msg)
+            ApiError::new(
+                e.status(),
+                2,
+                "bad-request",
+                format!("cannot read the request body: {e}"),
+            )
+        }
     })?;
     let text = String::from_utf8(body.to_vec()).map_err(|e| {
         ApiError::bad(format!(
@@ -358,22 +358,23 @@ pub async fn append(
     if sources.is_empty() {
         return Err(ApiError::bad("no amendment found in the input"));
     }
-    let body = app
+    let answer = app
         .with(true, move |app| {
             let amendments: Vec<_> = sources.iter().map(|s| s.amendment.clone()).collect();
-            let report = app
-                .ledger
-                .append(
-                    &amendments,
-                    now,
-                    AppendOptions {
-                        dry_run,
-                        expect_head,
-                    },
-                )
-                .map_err(|e| Fail::Error(append::locate(&sources, e)))?;
-            Ok(append::report_json(dry_run, &sources, &report))
+            let opts = AppendOptions {
+                dry_run,
+                expect_head,
+            };
+            match app.ledger.append(&amendments, now, opts) {
+                Ok(report) => Ok(Ok(append::report_json(dry_run, &sources, &report))),
+                // A validation conflict: 409, with the CLI's message.
+                Err(e @ (pactum::Error::Refused(_) | pactum::Error::HeadMismatch { .. })) => {
+                    Ok(Err(append::locate(&sources, e).to_string()))
+                }
+                Err(e) => Err(Fail::Error(append::locate(&sources, e))),
+            }
         })
         .await?;
+    let body = answer.map_err(|m| ApiError::new(StatusCode::CONFLICT, 2, "conflict", m))?;
     Ok(json_body(body, false))
 }

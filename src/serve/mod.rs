@@ -264,6 +264,30 @@ async fn authorize(State(app): State<Shared>, req: Request, next: Next) -> Respo
     next.run(req).await
 }
 
+/// Refuses a declared body over [`REQUEST_BODY_BYTES_MAX`] before reading
+/// it (a body without a length is cut off by the extractor's limit).
+async fn limit_length(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > REQUEST_BODY_BYTES_MAX as u64) {
+        return too_large().into_response();
+    }
+    next.run(req).await
+}
+
+/// The refusal of a body over the limit.
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        2,
+        "too-large",
+        format!("the request body is over REQUEST_BODY_BYTES_MAX ({REQUEST_BODY_BYTES_MAX} bytes): append in smaller batches"),
+    )
+}
+
 async fn not_found(req: Request) -> ApiError {
     let path = req.uri().path();
     let e = ApiError::new(
@@ -304,6 +328,7 @@ fn router(app: Shared) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(app.clone(), authorize))
+        .layer(middleware::from_fn(limit_length))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(REQUEST_TIME_MS),
