@@ -1054,3 +1054,150 @@ fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+// ---------------------------------------------------------------- the CLI through the server
+
+#[test]
+fn cli_through_the_server_answers_as_on_a_folder() {
+    let s = Setup::new();
+    let copy = s.copy("cli.ledger");
+    let server = Server::start(s.path(), &s.ledger(), &["--tokens", &s.tokens()]);
+    let url = server.base.clone();
+    let both = |args: &[&str], token: Option<&str>, stdin: Option<&[u8]>| {
+        let go = |ledger: &Path| {
+            let mut c = pactum(s.path(), ledger, args);
+            if let Some(t) = token {
+                c.env("PACTUM_TOKEN", t);
+            }
+            let mut child = c
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            let mut i = child.stdin.take().expect("stdin");
+            i.write_all(stdin.unwrap_or(b"")).expect("stdin");
+            drop(i);
+            child.wait_with_output().expect("wait")
+        };
+        (go(Path::new(&url)), go(&copy))
+    };
+    let same = |args: &[&str], token: Option<&str>, stdin: Option<&[u8]>| {
+        let (remote, local) = both(args, token, stdin);
+        let norm = |b: &[u8], ledger: &str| text(b).replace(ledger, "LEDGER");
+        assert_eq!(
+            (
+                remote.status.code(),
+                norm(&remote.stdout, &url),
+                norm(&remote.stderr, &url)
+            ),
+            (
+                local.status.code(),
+                norm(&local.stdout, &copy.display().to_string()),
+                norm(&local.stderr, &copy.display().to_string())
+            ),
+            "pactum {}",
+            args.join(" ")
+        );
+        remote
+    };
+    for args in [
+        vec!["state", "microsoft-openai", "--at", "2025-06-01"],
+        vec!["state", "microsoft-openai", "--at", "2025-06-01", "--json"],
+        vec!["state", "microsoft-openai", "--known-at", "#2"],
+        vec!["state", "nope"],
+        vec!["state", "microsoft-openai", "--at", "2025-13-01"],
+        vec![
+            "diff",
+            "microsoft-openai",
+            "--from",
+            "2024-12-31",
+            "--to",
+            "2025-02-01",
+        ],
+        vec![
+            "history",
+            "microsoft-openai",
+            "--clause",
+            "cloud.exclusivity",
+        ],
+        vec!["log"],
+        vec!["log", "elasticsearch-licence", "--json"],
+        vec!["list"],
+        vec!["head"],
+        vec!["audit"],
+        vec!["audit", "--json"],
+        vec!["checkpoint"],
+        vec![
+            "prove",
+            "microsoft-openai",
+            "2025-10-28-definitive-agreement",
+        ],
+        vec!["prove", "--consistency", "3"],
+        vec!["timeline", "elasticsearch-licence", "--format", "json"],
+        vec!["export"],
+    ] {
+        let r = same(&args, None, None);
+        assert!(!text(&r.stderr).contains("panic"));
+    }
+    // Appends: a token is needed; with it, the same report, files named as given.
+    let fx = fixture("elasticsearch-licence");
+    let no = both(&["append", &fx], None, None).0;
+    assert_eq!(no.status.code(), Some(2));
+    assert!(
+        text(&no.stderr).contains("needs a token"),
+        "{}",
+        text(&no.stderr)
+    );
+    let wrong = both(&["append", &fx], Some("pactum_nope"), None).0;
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(text(&wrong.stderr).contains("refused"));
+    same(&["append", &fx, "--json"], Some(&s.token), None);
+    let line = br#"{"agreement":"acme","id":"a","title":"t","effective":"2024-01-01","change":[{"op":"establish","title":"Acme","parties":[{"id":"acme","name":"Acme"}]}]}
+"#;
+    same(&["append", "-", "--dry-run"], None, Some(line));
+    same(&["append", "-"], Some(&s.token), Some(line));
+    same(
+        &["append", "-", "--expect-head", "3"],
+        Some(&s.token),
+        Some(line),
+    );
+    same(&["append", "-"], Some(&s.token), Some(b"{not json\n"));
+    same(&["head", "--json"], None, None);
+    // Files written by -o are written by the client.
+    let (r, l) = both(
+        &["timeline", "microsoft-openai", "-o", "pic.svg"],
+        None,
+        None,
+    );
+    assert_eq!((r.status.code(), l.status.code()), (Some(0), Some(0)));
+    assert!(std::fs::read_to_string(s.path().join("pic.svg"))
+        .expect("svg")
+        .starts_with("<svg"));
+    let r = both(&["export", "-o", "remote.jsonl"], None, None).0;
+    assert_eq!(r.status.code(), Some(0));
+    assert!(
+        text(&r.stderr).starts_with("exported "),
+        "{}",
+        text(&r.stderr)
+    );
+    let check = run(
+        s.path(),
+        &copy,
+        &[
+            "audit",
+            &s.path().join("remote.jsonl").display().to_string(),
+        ],
+    );
+    assert!(
+        check.status.success(),
+        "the export made through the server audits: {}",
+        text(&check.stdout)
+    );
+    // Commands that need a folder are refused; an unreachable server is exit 2.
+    let imp = both(&["import", "remote.jsonl"], None, None).0;
+    assert_eq!(imp.status.code(), Some(2));
+    let gone = run(s.path(), Path::new("http://127.0.0.1:9"), &["head"]);
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(text(&gone.stderr).contains("cannot reach"));
+}

@@ -20,7 +20,7 @@ pub struct Args {
     paths: Vec<PathBuf>,
     /// Validate only; write nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Refuse unless the ledger holds exactly N entries (guards against lost updates).
     #[arg(long, value_name = "N")]
     expect_head: Option<u64>,
@@ -82,8 +82,17 @@ fn append_to<S: Store>(
 
 /// Runs `append`.
 pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
+    run_with(ctx, args, read_sources(args)?)
+}
+
+/// Reads the amendments the arguments name (files, folders, `-`).
+pub(crate) fn read_sources(args: &Args) -> Result<Vec<Sourced>, Fail> {
     let stdin = std::io::stdin();
-    let sources = input::read_paths(&args.paths, &mut stdin.lock())?;
+    Ok(input::read_paths(&args.paths, &mut stdin.lock())?)
+}
+
+/// `append` of amendments already read.
+pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Result<(), Fail> {
     if sources.is_empty() {
         return Err(Fail::Error(Error::Usage(
             "no amendment found in the input".into(),
@@ -95,6 +104,10 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
         dry_run: args.dry_run,
         expect_head: args.expect_head,
     };
+    if let Some(held) = ctx.held {
+        let report = append_to(held, &sources, &amendments, now, opts)?;
+        return print(ctx, args, &sources, &report);
+    }
     // A folder with sled's files but no ledger (a creation that never
     // committed: killed, or still running in another process) is no ledger.
     let store = if SledStore::exists(ctx.ledger) {
@@ -126,11 +139,13 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
         if args.dry_run {
             trial
         } else {
-            let ledger = match store {
-                Some(s) => Ledger::open_or_create(s, super::new_origin)?,
-                None => ctx.open_or_create()?,
-            };
-            append_to(&ledger, &sources, &amendments, now, opts)?
+            match store {
+                Some(s) => {
+                    let ledger = Ledger::open_or_create(s, super::new_origin)?;
+                    append_to(&ledger, &sources, &amendments, now, opts)?
+                }
+                None => append_to(&*ctx.open_or_create()?, &sources, &amendments, now, opts)?,
+            }
         }
     } else {
         let ledger = Ledger::open(store.expect("checked"))?;

@@ -19,11 +19,11 @@ use super::{progress_bar, usage, Ctx, Fail, Out};
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
     /// An export file (JSON Lines) to verify offline, instead of the ledger.
-    file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Also prove the history up to a checkpoint was not rewritten: `N:HASH`
     /// as `pactum head` prints it, or a file written by `pactum checkpoint`.
     #[arg(long, value_name = "N:HASH|FILE")]
-    checkpoint: Option<String>,
+    pub(crate) checkpoint: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -42,7 +42,7 @@ pub struct HeadArgs {
 pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// Arguments of `import`.
@@ -173,6 +173,10 @@ pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
         };
         return print_report(a.json, true, &path.display().to_string(), &report);
     }
+    if let Some(held) = ctx.held {
+        let report = audit::audit_store(held.store(), expect, &mut |_| {})?;
+        return print_report(a.json, false, &ctx.ledger.display().to_string(), &report);
+    }
     if !SledStore::exists(ctx.ledger) {
         return Err(Fail::Error(Error::Missing(ctx.ledger.to_path_buf())));
     }
@@ -220,10 +224,11 @@ pub fn export(ctx: &Ctx<'_>, a: &ExportArgs) -> Result<(), Fail> {
     let ledger = ctx.open()?;
     let bar = progress_bar(ledger.head().count, "export");
     let mut progress = |n| bar.set_position(n);
-    match &a.output {
+    // Through a server, the client writes the file.
+    let output = if ctx.held.is_some() { &None } else { &a.output };
+    match output {
         None => {
-            let stdout = std::io::stdout();
-            let mut w = BufWriter::new(stdout.lock());
+            let mut w = BufWriter::new(super::out::Stdout);
             let r = export::write_export(&ledger, &mut w, &mut progress);
             bar.finish_and_clear();
             match r {

@@ -6,6 +6,7 @@ pub(crate) mod integrity;
 pub(crate) mod out;
 pub(crate) mod proofs;
 pub(crate) mod read;
+pub(crate) mod remote;
 pub(crate) mod timeline;
 
 use std::io::IsTerminal;
@@ -29,7 +30,8 @@ pub use out::Out;
 #[derive(Parser, Debug)]
 #[command(name = "pactum", version, max_term_width = 100)]
 pub struct Cli {
-    /// The ledger (a sled database folder).
+    /// The ledger: a sled database folder, or the URL of a `pactum serve`
+    /// (`http://HOST:PORT`; the token is taken from PACTUM_TOKEN).
     #[arg(
         long,
         global = true,
@@ -143,16 +145,19 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if remote::is_url(&cli.ledger) {
+        let url = cli.ledger.display().to_string();
+        if let Some(code) = remote::run(&cli, &url) {
+            return code;
+        }
+    }
     let result = std::panic::catch_unwind(|| run(&cli));
     match result {
         Ok(Ok(())) => 0,
         Ok(Err(Fail::Pipe)) => 0,
         Ok(Err(Fail::Integrity)) => 1,
         Ok(Err(Fail::Error(e))) => {
-            let code = match e {
-                Error::Damaged { .. } | Error::Store(StoreError::Damaged(_)) => 1,
-                _ => 2,
-            };
+            let code = exit_code(&e);
             eprintln!("pactum: {}", escape_controls(&describe(&cli, &e)));
             code
         }
@@ -160,9 +165,17 @@ pub fn main() -> i32 {
     }
 }
 
+/// The exit code of an error: 1 for damage, 2 for a refusal.
+pub(crate) fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Damaged { .. } | Error::Store(StoreError::Damaged(_)) => 1,
+        _ => 2,
+    }
+}
+
 /// Quotes control characters (a NUL, an ESC from a hostile file) escaped, so
 /// that no input reaches the terminal raw.
-fn escape_controls(s: &str) -> String {
+pub(crate) fn escape_controls(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_control() && c != '\n' {
@@ -174,7 +187,7 @@ fn escape_controls(s: &str) -> String {
         .collect()
 }
 
-fn describe(cli: &Cli, e: &Error) -> String {
+pub(crate) fn describe(cli: &Cli, e: &Error) -> String {
     match e {
         Error::Store(StoreError::Busy { path }) => format!(
             "the ledger {path} is in use by another process (waited {}s; see --wait)",
@@ -188,41 +201,69 @@ fn run(cli: &Cli) -> Result<(), Fail> {
     let ctx = Ctx {
         ledger: &cli.ledger,
         wait: Duration::from_secs_f64(cli.wait.clamp(0.0, 86_400.0)),
+        held: None,
     };
-    match &cli.command {
-        Command::Append(a) => append::run(&ctx, a),
-        Command::State(a) => read::state(&ctx, a),
-        Command::Diff(a) => read::diff(&ctx, a),
-        Command::History(a) => read::history(&ctx, a),
-        Command::Log(a) => read::log(&ctx, a),
-        Command::List(a) => read::list(&ctx, a),
-        Command::Audit(a) => integrity::audit(&ctx, a),
-        Command::Head(a) => integrity::head(&ctx, a),
-        Command::Checkpoint(a) => proofs::checkpoint(&ctx, a),
-        Command::Prove(a) => proofs::prove(&ctx, a),
+    dispatch(&ctx, &cli.command)
+}
+
+fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<(), Fail> {
+    match command {
+        Command::Append(a) => append::run(ctx, a),
+        Command::State(a) => read::state(ctx, a),
+        Command::Diff(a) => read::diff(ctx, a),
+        Command::History(a) => read::history(ctx, a),
+        Command::Log(a) => read::log(ctx, a),
+        Command::List(a) => read::list(ctx, a),
+        Command::Audit(a) => integrity::audit(ctx, a),
+        Command::Head(a) => integrity::head(ctx, a),
+        Command::Checkpoint(a) => proofs::checkpoint(ctx, a),
+        Command::Prove(a) => proofs::prove(ctx, a),
         Command::Verify(a) => proofs::verify(a),
-        Command::Export(a) => integrity::export(&ctx, a),
-        Command::Import(a) => integrity::import(&ctx, a),
-        Command::Timeline(a) => timeline::run(&ctx, a),
-        Command::Serve(a) => crate::serve::run(&ctx, a),
+        Command::Export(a) => integrity::export(ctx, a),
+        Command::Import(a) => integrity::import(ctx, a),
+        Command::Timeline(a) => timeline::run(ctx, a),
+        Command::Serve(a) => crate::serve::run(ctx, a),
         Command::Token(c) => crate::serve::auth::run(c),
     }
 }
 
-/// What every command gets: where the ledger is, how long to wait for it.
+/// What every command gets: where the ledger is, how long to wait for it,
+/// and, when the server runs the command for a client, the ledger it holds.
 pub struct Ctx<'a> {
     ledger: &'a Path,
     wait: Duration,
+    held: Option<&'a Ledger<SledStore>>,
 }
 
-impl Ctx<'_> {
+/// An open ledger: the command's own, or the one the server holds.
+pub enum Held<'a> {
+    /// Opened by this command.
+    Own(Box<Ledger<SledStore>>),
+    /// Held by the server.
+    Lent(&'a Ledger<SledStore>),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Ledger<SledStore>;
+    fn deref(&self) -> &Ledger<SledStore> {
+        match self {
+            Held::Own(l) => l,
+            Held::Lent(l) => l,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
     /// The ledger's path, for messages.
     pub(crate) fn ledger_name(&self) -> String {
         self.ledger.display().to_string()
     }
 
     /// Opens an existing ledger for reading (refuses a missing one).
-    pub(crate) fn open(&self) -> Result<Ledger<SledStore>, Fail> {
+    pub(crate) fn open(&self) -> Result<Held<'a>, Fail> {
+        if let Some(l) = self.held {
+            return Ok(Held::Lent(l));
+        }
         if !SledStore::exists(self.ledger) {
             return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
         }
@@ -231,13 +272,18 @@ impl Ctx<'_> {
         if pactum::ledger::read_origin(&store)?.is_none() && store.witness_get()?.is_none() {
             return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
         }
-        Ok(Ledger::open(store)?)
+        Ok(Held::Own(Box::new(Ledger::open(store)?)))
     }
 
     /// Opens the ledger for writing, creating it when missing.
-    pub(crate) fn open_or_create(&self) -> Result<Ledger<SledStore>, Fail> {
+    pub(crate) fn open_or_create(&self) -> Result<Held<'a>, Fail> {
+        if let Some(l) = self.held {
+            return Ok(Held::Lent(l));
+        }
         let store = SledStore::open_with_cache(self.ledger, self.wait, pactum::store::WRITE_CACHE)?;
-        Ok(Ledger::open_or_create(store, new_origin)?)
+        Ok(Held::Own(Box::new(Ledger::open_or_create(
+            store, new_origin,
+        )?)))
     }
 }
 
@@ -306,7 +352,7 @@ pub(crate) fn parse_known_at(s: Option<&str>) -> Result<KnownAt, Fail> {
 }
 
 fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || out::capturing() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);

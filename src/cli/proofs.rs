@@ -16,7 +16,7 @@ pub struct CheckpointArgs {
     size: Option<u64>,
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Print one JSON document (`origin`, `size`, `root` base64, `chain` hex, `text`).
     #[arg(long, conflicts_with = "output")]
     json: bool,

@@ -347,7 +347,7 @@ fn change_summary(c: &Change) -> String {
 }
 
 fn load(ctx: &Ctx<'_>, agreement: &AgreementId) -> Result<Vec<pactum::codec::Entry>, Fail> {
-    load_entries(&ctx.open()?, agreement)
+    load_entries(&*ctx.open()?, agreement)
 }
 
 /// The agreement's entries, or the refusal naming the agreements the ledger holds.
@@ -418,7 +418,7 @@ pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
         None => today()?,
     };
     let known = parse_known_at(a.known_at.as_deref())?;
-    let s = load_state(&ctx.open()?, &a.agreement, at, known)?;
+    let s = load_state(&*ctx.open()?, &a.agreement, at, known)?;
     let mut out = Out::new();
     if a.json {
         out.raw(&state_json(&s))?;

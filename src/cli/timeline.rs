@@ -37,7 +37,7 @@ pub struct Args {
     format: Format,
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// Draws `a` from the ledger in `ctx`.
@@ -97,7 +97,9 @@ pub fn draw(
 /// Runs `timeline`.
 pub fn run(ctx: &Ctx<'_>, a: &Args) -> Result<(), Fail> {
     let s = render(ctx, a)?;
-    match &a.output {
+    // Through a server, the client writes the file.
+    let output = if ctx.held.is_some() { &None } else { &a.output };
+    match output {
         Some(path) => std::fs::write(path, s)
             .map_err(|e| super::usage(format!("cannot write {}: {e}", path.display()))),
         None => {

@@ -422,7 +422,7 @@ pub fn layout(
             });
         }
     }
-    ghosts.sort_by(|a, b| (a.date, a.seq).cmp(&(b.date, b.seq)));
+    ghosts.sort_by_key(|a| (a.date, a.seq));
 
     // The days shown.
     let dates = marks

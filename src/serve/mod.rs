@@ -229,17 +229,27 @@ async fn authorize(State(app): State<Shared>, req: Request, next: Next) -> Respo
     if !needs {
         return next.run(req).await;
     }
+    if path == "/api/cli" {
+        // Its handler decides, once it knows whether the command writes.
+        return next.run(req).await;
+    }
     let html = !path.starts_with("/api/");
-    let deny = |status, kind, msg: &str| {
-        let e = ApiError::new(status, 2, kind, msg);
-        if html { e.html() } else { e }.into_response()
-    };
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return deny(
+    match check_token(&app, req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(e) if html => e.html().into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The bearer token of a request: 401 when missing or malformed, 403 when not accepted.
+fn check_token(app: &App, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
+            2,
             "unauthorized",
             "this request needs a token: send `Authorization: Bearer TOKEN` (the CLI sends PACTUM_TOKEN)",
-        );
+        ));
     };
     let presented = value
         .to_str()
@@ -247,11 +257,12 @@ async fn authorize(State(app): State<Shared>, req: Request, next: Next) -> Respo
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let Some(presented) = presented else {
-        return deny(
+        return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
+            2,
             "unauthorized",
             "the Authorization header must be `Bearer TOKEN`",
-        );
+        ));
     };
     if auth::check(&app.tokens, presented).is_none() {
         let msg = if app.tokens.is_empty() {
@@ -259,9 +270,53 @@ async fn authorize(State(app): State<Shared>, req: Request, next: Next) -> Respo
         } else {
             "the token is refused: it is not in the server's tokens file"
         };
-        return deny(StatusCode::FORBIDDEN, "forbidden", msg);
+        return Err(ApiError::new(StatusCode::FORBIDDEN, 2, "forbidden", msg));
     }
-    next.run(req).await
+    Ok(())
+}
+
+/// `POST /api/cli`: a command line of a client run with `--ledger http://…`
+/// (`cli/remote.rs`); answers its standard output, message and exit code.
+async fn cli(
+    State(app): State<Shared>,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    use crate::cli::remote;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::new(
+                e.status(),
+                2,
+                "bad-request",
+                format!("cannot read the request body: {e}"),
+            )
+        }
+    })?;
+    let req: remote::CliRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad(format!("not a command line request: {e}")))?;
+    let (parsed, write, exclusive) = remote::parse(&req).map_err(ApiError::bad)?;
+    if write || app.read_token {
+        check_token(&app, &headers)?;
+    }
+    let answer = app
+        .with(exclusive, move |app| {
+            Ok(remote::execute(&app.ledger, req, parsed))
+        })
+        .await?;
+    let exit = answer.exit;
+    let mut r = (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_string(&answer).unwrap_or_default(),
+    )
+        .into_response();
+    r.headers_mut().insert(
+        "x-pactum-exit",
+        HeaderValue::from(exit.clamp(0, 255) as u32),
+    );
+    Ok(r)
 }
 
 /// Refuses a declared body over [`REQUEST_BODY_BYTES_MAX`] before reading
@@ -325,6 +380,7 @@ fn router(app: Shared) -> Router {
         .route("/api/audit", get(api::audit))
         .route("/api/checkpoint", get(api::checkpoint))
         .route("/api/append", post(api::append))
+        .route("/api/cli", post(cli))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(app.clone(), authorize))
@@ -347,7 +403,10 @@ pub fn run(ctx: &Ctx<'_>, a: &Args) -> Result<(), Fail> {
             "--read-token needs --tokens FILE with at least one token (pactum token new NAME --tokens FILE)",
         ));
     }
-    let ledger = ctx.open_or_create()?;
+    let ledger = match ctx.open_or_create()? {
+        crate::cli::Held::Own(l) => *l,
+        crate::cli::Held::Lent(_) => return Err(usage("the server needs a ledger folder")),
+    };
     let app = Arc::new(App {
         ledger,
         lock: RwLock::new(()),
