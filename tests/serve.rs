@@ -1023,6 +1023,25 @@ fn browser_picks_a_date_and_sees_the_state() {
             .is_some_and(|t| t.contains("in force from")),
         "{details}"
     );
+    // Switch the picture to the earliest "as known" moment.
+    let switched = d.script(
+        "const s = document.getElementById('known'); s.value = 'pic-0'; s.dispatchEvent(new Event('change')); return [...document.querySelectorAll('.pic')].map(p => p.hidden);",
+        serde_json::json!([]),
+    );
+    let hidden: Vec<bool> = switched
+        .as_array()
+        .expect("pictures")
+        .iter()
+        .map(|v| v.as_bool().unwrap_or(false))
+        .collect();
+    assert!(
+        hidden.len() > 1 && !hidden[0] && hidden[1..].iter().all(|h| *h),
+        "{hidden:?}"
+    );
+    d.script(
+        "const s = document.getElementById('known'); s.value = s.options[s.options.length - 1].value; s.dispatchEvent(new Event('change'));",
+        serde_json::json!([]),
+    );
     // Save what the browser shows.
     let png = d.call("GET", &d.s("/screenshot"), None);
     let bytes = base64_decode(png.as_str().expect("base64"));
