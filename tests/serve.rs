@@ -1046,7 +1046,10 @@ fn browser_picks_a_date_and_sees_the_state() {
     let png = d.call("GET", &d.s("/screenshot"), None);
     let bytes = base64_decode(png.as_str().expect("base64"));
     assert!(bytes.starts_with(b"\x89PNG"));
-    let out = root().join("target").join("browser-agreement.png");
+    // Under target/ (CARGO_TARGET_TMPDIR is target/tmp, wherever target is).
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).expect("target/tmp");
+    let out = dir.join("browser-agreement.png");
     std::fs::write(&out, bytes).expect("save screenshot");
     println!("screenshot: {}", out.display());
 }
