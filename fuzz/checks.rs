@@ -29,12 +29,14 @@ use pactum::codec::{self, Entry};
 use pactum::error::Error;
 use pactum::export;
 use pactum::input;
-use pactum::ledger::{self, AppendOptions, Head, Outcome, StoredEntry};
+use pactum::layout::keys;
+use pactum::layout::{self, StoredEntry};
+use pactum::ledger::{AppendOptions, Head, Outcome};
 use pactum::limits::AMENDMENT_BYTES_MAX;
 use pactum::model::*;
 use pactum::projection::{self, KnownAt, ProjectionError, Segment, State};
 use pactum::proof;
-use pactum::store::{keys, MemStore};
+use pactum::store::MemStore;
 use pactum::Ledger;
 
 #[path = "../tests/properties/bridge.rs"]
@@ -108,7 +110,7 @@ pub fn check_decode_entry(data: &[u8]) {
         }
     }
     // 2. The bytes as a stored value `entry ‖ leaf ‖ chain` at seq 0.
-    match ledger::decode_stored(0, data) {
+    match layout::decode_stored(0, data) {
         Ok((e, chain_hash)) => {
             let stored = StoredEntry::split(data).expect("a decoded value splits");
             assert_eq!(chain_hash, stored.chain);
@@ -132,17 +134,17 @@ fn decoded_entry(data: &[u8], e: &Entry) {
     let link = chain::link(&genesis, e.seq, &leaf);
     let value = StoredEntry::join(data, &leaf, &link);
     assert_eq!(
-        ledger::decode_stored(e.seq, &value).ok(),
+        layout::decode_stored(e.seq, &value).ok(),
         Some((e.clone(), link)),
         "a well-formed stored value does not decode"
     );
     if let Some(other) = e.seq.checked_add(1) {
-        assert!(ledger::decode_stored(other, &value).is_err());
+        assert!(layout::decode_stored(other, &value).is_err());
     }
     let mut wrong_leaf = value.clone();
     let at = data.len();
     wrong_leaf[at] ^= 1;
-    assert!(ledger::decode_stored(e.seq, &wrong_leaf).is_err());
+    assert!(layout::decode_stored(e.seq, &wrong_leaf).is_err());
     let mut v = Verifier::new(&GOLDEN_ORIGIN, None);
     let checked = v.check(e.seq, data, &leaf, &link);
     if e.seq == 0 {
@@ -797,12 +799,14 @@ impl Machine {
                         let mut v = vec![Party {
                             id: PartyId::new("p1").expect("party"),
                             name: "Party One".into(),
+                            key: None,
                         }];
                         if p.chance(40) {
                             let dup = p.chance(5);
                             v.push(Party {
                                 id: PartyId::new(if dup { "p1" } else { "p2" }).expect("party"),
                                 name: "Partei Zwei".into(),
+                                key: None,
                             });
                         }
                         v
@@ -813,6 +817,7 @@ impl Machine {
                     parties: vec![Party {
                         id: PartyId::new("p9").expect("party"),
                         name: "Nine".into(),
+                        key: None,
                     }],
                 },
                 1..=9 | 28..=31 => Op::Add {
@@ -1438,7 +1443,7 @@ fn project(store: &MemStore, e: &Entry) -> bool {
     let Ok(mut w) = pactum::timeline::Work::load(store, &e.amendment.agreement) else {
         return false;
     };
-    match w.add(store, pactum::timeline::steps_of(0, &e.amendment)) {
+    match w.add(store, pactum::layout::steps_of(0, &e.amendment)) {
         Ok(Ok(())) => {}
         _ => return false,
     }

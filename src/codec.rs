@@ -125,7 +125,7 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
     }
     if !entry.recorded_at.in_range() {
         return Err(DecodeError(format!(
-            "recorded time {} µs is outside years 1970–9999",
+            "recorded time {} µs is outside 1970-01-01T00:00:00Z … 9999-12-30T22:00:00Z",
             entry.recorded_at.0
         )));
     }

@@ -15,10 +15,11 @@ use crate::audit::{self, Expect, Failure, Kind, Report, Verifier};
 use crate::chain::{self, Checkpoint, Hash, Origin};
 use crate::codec::Entry;
 use crate::error::Error;
-use crate::ledger::{Ledger, StoredEntry};
+use crate::layout::{keys, StoredEntry};
+use crate::ledger::Ledger;
 use crate::limits::ENTRY_BYTES_MAX;
 use crate::model::Date;
-use crate::store::{keys, Store};
+use crate::store::Store;
 
 /// The export format version.
 pub const EXPORT_VERSION: u32 = 1;

@@ -31,6 +31,7 @@ use serde::Deserialize;
 use crate::error::{Error, Location};
 use crate::limits::*;
 use crate::model::*;
+use crate::note::{SigLine, VerifierKey};
 
 /// An amendment with where it came from.
 #[derive(Clone, Debug)]
@@ -39,6 +40,10 @@ pub struct Sourced {
     pub amendment: Amendment,
     /// Its file (and line, for JSON Lines).
     pub location: Location,
+    /// Its `signatures` lines (product.md §8), in the order written: not
+    /// part of the amendment's signed bytes. Each line parses; no two are by
+    /// one key (name and key id).
+    pub signatures: Vec<SigLine>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +51,7 @@ pub struct Sourced {
 struct PartyInput {
     id: PartyId,
     name: String,
+    key: Option<VerifierKey>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +73,8 @@ struct ChangeInput {
     reason: Option<String>,
     title: Option<String>,
     parties: Option<Vec<PartyInput>>,
+    party: Option<PartyId>,
+    key: Option<VerifierKey>,
 }
 
 /// The operations, with the fields each takes (besides `op` and `effective`).
@@ -92,6 +100,7 @@ const OPS: &[(&str, &[&str])] = &[
     ("occur", &["event", "note"]),
     ("retract", &["amendment", "reason"]),
     ("terminate", &["note"]),
+    ("rekey", &["party", "key"]),
 ];
 
 impl ChangeInput {
@@ -116,6 +125,8 @@ impl ChangeInput {
         f("reason", self.reason.is_some());
         f("title", self.title.is_some());
         f("parties", self.parties.is_some());
+        f("party", self.party.is_some());
+        f("key", self.key.is_some());
         v
     }
 }
@@ -153,6 +164,7 @@ impl TryFrom<ChangeInput> for ParsedChange {
                     .map(|p| Party {
                         id: p.id,
                         name: p.name,
+                        key: p.key,
                     })
                     .collect(),
             },
@@ -187,6 +199,10 @@ impl TryFrom<ChangeInput> for ParsedChange {
             "retract" => Op::Retract {
                 amendment: need(c.amendment, o, "amendment")?,
                 reason: need(c.reason, o, "reason")?,
+            },
+            "rekey" => Op::Rekey {
+                party: need(c.party, o, "party")?,
+                key: need(c.key, o, "key")?,
             },
             _ => Op::Terminate { note: c.note },
         };
@@ -229,11 +245,20 @@ struct AmendmentInput {
     source: Option<String>,
     #[serde(alias = "changes")]
     change: Vec<ParsedChange>,
+    signatures: Option<Vec<String>>,
 }
 
 impl From<AmendmentInput> for Amendment {
     fn from(a: AmendmentInput) -> Amendment {
-        Amendment {
+        a.split().0
+    }
+}
+
+impl AmendmentInput {
+    fn split(self) -> (Amendment, Vec<String>) {
+        let a = self;
+        let sigs = a.signatures.unwrap_or_default();
+        let am = Amendment {
             agreement: a.agreement,
             id: a.id,
             title: a.title,
@@ -241,8 +266,38 @@ impl From<AmendmentInput> for Amendment {
             signed: a.signed,
             source: a.source,
             changes: a.change.into_iter().map(|c| c.0).collect(),
-        }
+        };
+        (am, sigs)
     }
+}
+
+/// Parses `signatures` lines: each a signature line, at most
+/// [`SIGNATURES_PER_AMENDMENT_MAX`], no two by one key.
+pub fn parse_signatures(lines: &[String]) -> Result<Vec<SigLine>, String> {
+    if lines.len() > SIGNATURES_PER_AMENDMENT_MAX {
+        return Err(format!(
+            "{} signatures, over the limit of {SIGNATURES_PER_AMENDMENT_MAX} (SIGNATURES_PER_AMENDMENT_MAX)",
+            lines.len()
+        ));
+    }
+    let mut out: Vec<SigLine> = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        let line = SigLine::parse(l).map_err(|e| format!("signatures[{}]: {e}", i + 1))?;
+        if let Some(j) = out
+            .iter()
+            .position(|o| o.name == line.name && o.id == line.id)
+        {
+            return Err(format!(
+                "signatures[{}] and signatures[{}] are both by key {}+{:08x}: one signature per key",
+                j + 1,
+                i + 1,
+                line.name,
+                line.id
+            ));
+        }
+        out.push(line);
+    }
+    Ok(out)
 }
 
 /// The formats.
@@ -316,8 +371,10 @@ fn finish(
     line: Option<u32>,
     text_for_toml: Option<&str>,
     input: AmendmentInput,
-) -> Result<Amendment, Error> {
-    let a: Amendment = input.into();
+) -> Result<(Amendment, Vec<SigLine>), Error> {
+    let (a, sigs) = input.split();
+    let sigs = parse_signatures(&sigs)
+        .map_err(|m| input_error(file, line, None, format!("amendment `{}`: {m}", a.id)))?;
     if let Err(inv) = a.validate() {
         let (line, what) = match inv.change {
             Some(i) => (
@@ -338,11 +395,17 @@ fn finish(
             format!("{what}{}", inv.message),
         ));
     }
-    Ok(a)
+    Ok((a, sigs))
 }
 
-/// Parses one TOML amendment.
+/// Parses one TOML amendment (its signature lines, if any, are dropped:
+/// [`parse_toml_signed`] keeps them).
 pub fn parse_toml(file: &str, text: &str) -> Result<Amendment, Error> {
+    parse_toml_signed(file, text).map(|(a, _)| a)
+}
+
+/// Parses one TOML amendment and its signature lines.
+pub fn parse_toml_signed(file: &str, text: &str) -> Result<(Amendment, Vec<SigLine>), Error> {
     check_size(file, None, text.len())?;
     if text.trim().is_empty() {
         return Err(input_error(file, None, None, "the file is empty: an amendment needs `agreement`, `id`, `title`, `effective` and a `[[change]]`"));
@@ -558,8 +621,18 @@ fn toml_message(text: &str, span: Option<std::ops::Range<usize>>, message: &str)
     msg
 }
 
-/// Parses one JSON amendment (`line`: the line it starts on, for JSON Lines).
+/// Parses one JSON amendment (`line`: the line it starts on, for JSON Lines);
+/// its signature lines, if any, are dropped ([`parse_json_signed`] keeps them).
 pub fn parse_json(file: &str, line: Option<u32>, text: &str) -> Result<Amendment, Error> {
+    parse_json_signed(file, line, text).map(|(a, _)| a)
+}
+
+/// Parses one JSON amendment and its signature lines.
+pub fn parse_json_signed(
+    file: &str,
+    line: Option<u32>,
+    text: &str,
+) -> Result<(Amendment, Vec<SigLine>), Error> {
     check_size(file, line, text.len())?;
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
@@ -634,7 +707,7 @@ pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Err
                 "more than {AMENDMENTS_PER_APPEND_MAX} amendments in one append (AMENDMENTS_PER_APPEND_MAX)"
             )));
         }
-        let amendment = parse_json(file, Some(line_no), text)?;
+        let (amendment, signatures) = parse_json_signed(file, Some(line_no), text)?;
         out.push(Sourced {
             amendment,
             location: Location {
@@ -642,6 +715,7 @@ pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Err
                 line: Some(line_no),
                 column: None,
             },
+            signatures,
         });
     }
     Ok(out)
@@ -692,9 +766,9 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
         .map_err(|e| input_error(&name, None, None, format!("cannot read: {e}")))?;
     check_size(&name, None, bytes.len())?;
     let text = utf8(&name, None, &bytes)?;
-    let amendment = match format {
-        Format::Toml => parse_toml(&name, text)?,
-        _ => parse_json(&name, None, text)?,
+    let (amendment, signatures) = match format {
+        Format::Toml => parse_toml_signed(&name, text)?,
+        _ => parse_json_signed(&name, None, text)?,
     };
     Ok(vec![Sourced {
         amendment,
@@ -703,6 +777,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
             line: None,
             column: None,
         },
+        signatures,
     }])
 }
 

@@ -39,13 +39,16 @@ pub mod codec;
 pub mod error;
 pub mod export;
 pub mod input;
+pub mod layout;
 pub mod ledger;
 pub mod limits;
 pub mod merkle;
 pub mod model;
+pub mod note;
 pub mod picture;
 pub mod projection;
 pub mod proof;
+pub mod signfile;
 pub mod store;
 pub mod timeline;
 

@@ -39,6 +39,17 @@ pub const TERM_NAME_BYTES_MAX: usize = 64;
 pub const AMENDMENTS_PER_APPEND_MAX: usize = 2_000_000;
 /// Largest input file (a JSON Lines file or standard input may hold many amendments), in bytes.
 pub const INPUT_FILE_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
+/// Largest signed note (text and signature lines), in bytes: a checkpoint or
+/// an amendment note with its signatures.
+pub const NOTE_BYTES_MAX: usize = 64 * 1024;
+/// Most signature lines on one note (C2SP signed-note asks for at least 16).
+pub const NOTE_SIGNATURES_MAX: usize = 100;
+/// Longest key name, in bytes.
+pub const KEY_NAME_BYTES_MAX: usize = 256;
+/// Largest key file (one key, possibly with a final newline), in bytes.
+pub const KEY_FILE_BYTES_MAX: usize = 4096;
+/// Most signature lines on one amendment (every party, and a rekey's new key).
+pub const SIGNATURES_PER_AMENDMENT_MAX: usize = PARTIES_PER_AGREEMENT_MAX + 1;
 /// Earliest year of any date.
 pub const YEAR_MIN: i16 = 1;
 /// Latest year of any date.
@@ -53,6 +64,9 @@ const _: () = {
     assert!(EVENT_ID_BYTES_MAX <= CLAUSE_ID_BYTES_MAX);
     assert!(CHANGES_PER_AMENDMENT_MAX <= u32::MAX as usize);
     assert!(YEAR_MIN >= 1 && YEAR_MAX <= 9999);
+    assert!(NOTE_SIGNATURES_MAX >= 16);
+    assert!(SIGNATURES_PER_AMENDMENT_MAX <= NOTE_SIGNATURES_MAX);
+    assert!(KEY_NAME_BYTES_MAX < KEY_FILE_BYTES_MAX);
     // A JSON Lines file must be able to hold at least one amendment.
     assert!(INPUT_FILE_BYTES_MAX >= AMENDMENT_BYTES_MAX as u64);
 };

@@ -200,10 +200,14 @@ impl RecordedAt {
     pub fn from_timestamp(t: jiff::Timestamp) -> RecordedAt {
         RecordedAt(t.as_microsecond())
     }
-    /// The latest time a ledger records: 9999-12-31T23:59:59.999999Z.
-    pub const MAX: RecordedAt = RecordedAt(253_402_300_799_999_999);
+    /// The latest time a ledger records: 9999-12-30T22:00:00Z, the
+    /// last microsecond jiff's `Timestamp::from_microsecond` takes (its range leaves room for
+    /// any UTC offset), so that every recorded time can be formatted and
+    /// parsed back (`--known-at`, exports).
+    pub const MAX: RecordedAt = RecordedAt(253_402_207_200_000_000);
 
-    /// Whether this time is one a ledger records (1970 to 9999).
+    /// Whether this time is one a ledger records (1970-01-01T00:00:00Z to
+    /// [`RecordedAt::MAX`]).
     pub fn in_range(self) -> bool {
         (0..=RecordedAt::MAX.0).contains(&self.0)
     }
@@ -534,6 +538,15 @@ pub struct Party {
     pub id: PartyId,
     /// Its name, e.g. `Microsoft Corporation`.
     pub name: String,
+    /// Its verifier key (product.md §8): when every party of an establish
+    /// has one, the agreement is signed.
+    ///
+    /// Not encoded yet (`serde(skip)`): entry version 1 has no place for it,
+    /// and the entry version that stores it comes with the ledger's wiring of
+    /// signatures. Until then `pactum append` refuses parties with keys, so
+    /// no key is dropped silently.
+    #[serde(skip)]
+    pub key: Option<crate::note::VerifierKey>,
 }
 
 /// One change of an amendment.
@@ -611,6 +624,14 @@ pub enum Op {
         /// Optional note.
         note: Option<String>,
     },
+    /// Replaces a party's key for every amendment recorded after this one;
+    /// alone in its amendment, with no date of its own (product.md §8).
+    Rekey {
+        /// The party.
+        party: PartyId,
+        /// Its new verifier key.
+        key: crate::note::VerifierKey,
+    },
 }
 
 impl Op {
@@ -624,6 +645,7 @@ impl Op {
             Op::Occur { .. } => "occur",
             Op::Retract { .. } => "retract",
             Op::Terminate { .. } => "terminate",
+            Op::Rekey { .. } => "rekey",
         }
     }
 
@@ -645,6 +667,7 @@ impl Op {
             }
             Op::Occur { event, .. } => format!("occur {event}"),
             Op::Retract { amendment, .. } => format!("retract {amendment}"),
+            Op::Rekey { party, .. } => format!("rekey {party}"),
             Op::Establish { .. } | Op::Terminate { .. } => self.name().to_string(),
         }
     }
@@ -775,6 +798,30 @@ impl Amendment {
         }
     }
 
+    /// Whether this amendment is a rekey (its one change is `rekey`).
+    pub fn is_rekey(&self) -> bool {
+        matches!(
+            self.changes.first(),
+            Some(Change {
+                op: Op::Rekey { .. },
+                ..
+            })
+        )
+    }
+
+    /// The parties' keys given by an establishing change, if it gives any.
+    pub fn establish_keys(&self) -> Option<Vec<(&PartyId, &crate::note::VerifierKey)>> {
+        match self.changes.first().map(|c| &c.op) {
+            Some(Op::Establish { parties, .. }) if parties.iter().any(|p| p.key.is_some()) => Some(
+                parties
+                    .iter()
+                    .filter_map(|p| p.key.as_ref().map(|k| (&p.id, k)))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
     /// Checks every rule that does not depend on the ledger (§2 of the design):
     /// limits, required fields, fields that go together.
     pub fn validate(&self) -> Result<(), Invalid> {
@@ -792,26 +839,27 @@ impl Amendment {
                 self.changes.len()
             )));
         }
-        let retraction = self
-            .changes
-            .iter()
-            .any(|c| matches!(c.op, Op::Retract { .. }));
-        if retraction {
+        let undated = |op: &Op| matches!(op, Op::Retract { .. } | Op::Rekey { .. });
+        if let Some(first) = self.changes.iter().find(|c| undated(&c.op)) {
+            let (verb, noun) = match first.op {
+                Op::Rekey { .. } => ("rekeys", "rekey"),
+                _ => ("retracts", "retraction"),
+            };
             if self.changes.len() != 1 {
                 let i = self
                     .changes
                     .iter()
-                    .position(|c| !matches!(c.op, Op::Retract { .. }))
+                    .position(|c| !std::ptr::eq(c, first))
                     .unwrap_or(1);
                 return Err(Invalid::at(
                     i,
-                    "an amendment that retracts contains nothing else",
+                    format!("an amendment that {verb} contains nothing else"),
                 ));
             }
             if self.effective.is_some() || self.changes[0].effective.is_some() {
-                return Err(Invalid::whole(
-                    "a retraction has no date of its own: remove `effective`",
-                ));
+                return Err(Invalid::whole(format!(
+                    "a {noun} has no date of its own: remove `effective`"
+                )));
             }
         } else if self.effective.is_none() {
             return Err(Invalid::whole("missing field `effective`"));
@@ -858,6 +906,46 @@ impl Amendment {
                                 format!("party `{}` is listed twice", p.id),
                             ));
                         }
+                        if let Some(k) = &p.key {
+                            if k.alg() != crate::note::ALG_ED25519 {
+                                return Err(Invalid::at(
+                                    i,
+                                    format!("the key of party `{}` is a cosignature key (type 0x04); a party signs with a type 0x01 key", p.id),
+                                ));
+                            }
+                            if let Some(q) = parties[..j]
+                                .iter()
+                                .find(|q| q.key.as_ref().map(|x| x.public()) == Some(k.public()))
+                            {
+                                return Err(Invalid::at(
+                                    i,
+                                    format!(
+                                        "parties `{}` and `{}` have the same key: each party signs with its own",
+                                        q.id, p.id
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    let keyed: Vec<&PartyId> = parties
+                        .iter()
+                        .filter(|p| p.key.is_some())
+                        .map(|p| &p.id)
+                        .collect();
+                    if !keyed.is_empty() && keyed.len() != parties.len() {
+                        let missing: Vec<String> = parties
+                            .iter()
+                            .filter(|p| p.key.is_none())
+                            .map(|p| format!("`{}`", p.id))
+                            .collect();
+                        return Err(Invalid::at(
+                            i,
+                            format!(
+                                "a signed agreement gives every party a `key`: {} {} none",
+                                missing.join(", "),
+                                if missing.len() == 1 { "has" } else { "have" }
+                            ),
+                        ));
                     }
                 }
                 Op::Add {
@@ -940,8 +1028,38 @@ impl Amendment {
                         return Err(Invalid::at(i, "an amendment cannot retract itself"));
                     }
                 }
+                Op::Rekey { key, .. } => {
+                    if key.alg() != crate::note::ALG_ED25519 {
+                        return Err(Invalid::at(
+                            i,
+                            "a party's key is a type 0x01 (signing) key, not a cosignature key",
+                        ));
+                    }
+                }
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every recorded time in range formats as RFC 3339 and parses back to
+    /// itself, up to the last one; the next microsecond is out of range (an
+    /// independent verifier found times in the last ~26 hours of the old
+    /// range that decoded but could never be formatted).
+    #[test]
+    fn every_recorded_time_in_range_formats_and_parses_back() {
+        let last = RecordedAt::MAX;
+        assert_eq!(last.to_string(), "9999-12-30T22:00:00.000000Z");
+        assert!(!RecordedAt(last.0 + 1).in_range());
+        assert!(jiff::Timestamp::from_microsecond(last.0 + 1).is_err());
+        for t in [0, 1, last.0 - 3_600_000_000 * 26, last.0 - 1, last.0] {
+            let text = RecordedAt(t).to_string();
+            let back: jiff::Timestamp = text.parse().expect("parses");
+            assert_eq!(back.as_microsecond(), t, "{text}");
+        }
     }
 }

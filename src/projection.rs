@@ -215,6 +215,7 @@ impl Replay {
             (Op::Retract { .. }, _) => {
                 return Err(fail("a retraction is not a dated change".into()))
             }
+            (Op::Rekey { .. }, _) => return Err(fail("a rekey is not a dated change".into())),
             (_, None) => return Err(fail(format!("the agreement is not established on {d}"))),
             (_, Some(_)) => {}
         }
@@ -318,7 +319,7 @@ impl Replay {
                 self.clauses.clear();
                 self.until_min = None;
             }
-            Op::Retract { .. } => unreachable_retract(),
+            Op::Retract { .. } | Op::Rekey { .. } => unreachable_retract(),
         }
         self.last = Some(step.key());
         Ok(())

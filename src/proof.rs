@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::chain::{self, CheckpointText, Hash};
 use crate::codec::{self, Entry};
 use crate::error::Error;
-use crate::ledger::{decode_stored, Ledger};
+use crate::layout::{decode_stored, keys, StoredEntry};
+use crate::ledger::Ledger;
 use crate::merkle;
 use crate::model::{AgreementId, AmendmentId};
-use crate::store::{keys, Store};
+use crate::store::Store;
 
 /// That an entry is leaf `leaf_index` of the tree of `tree_size` leaves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +128,7 @@ pub fn prove_inclusion<S: Store>(
             detail: "the entry is missing".into(),
         })?;
     decode_stored(seq, &value)?;
-    let stored = crate::ledger::StoredEntry::split(&value).ok_or_else(|| Error::Damaged {
+    let stored = StoredEntry::split(&value).ok_or_else(|| Error::Damaged {
         seq: Some(seq),
         detail: "entry value too short".into(),
     })?;

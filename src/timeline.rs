@@ -22,113 +22,25 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
-use crate::codec;
 use crate::error::Error;
+use crate::layout::{
+    decode_page, decode_snapshot, encode_page, encode_snapshot, keys, steps_of, StepKey, StepRec,
+    PAGE_STEPS,
+};
 use crate::model::*;
-use crate::projection::{self, Conflict, ProjectionError, Replay, State, Step};
-use crate::store::{keys, Store, Write};
+use crate::projection::{self, Conflict, ProjectionError, Replay, State};
+use crate::store::{Store, Write};
 
-/// The most steps one page holds.
-pub const PAGE_STEPS: usize = 32;
 /// A snapshot is written at a page start once this many steps, or as many
 /// steps as clauses are in force (whichever is more), follow the previous
 /// one: snapshots then take no more room than the steps they skip.
 pub const SNAPSHOT_STEPS_MIN: usize = 32;
-
-/// The position of a step: packed date, seq, position (16 bytes, big-endian,
-/// so byte order is timeline order).
-pub type StepKey = [u8; 16];
-
-/// The key of a position.
-pub fn step_key(date: Date, seq: u64, pos: u32) -> StepKey {
-    let mut k = [0u8; 16];
-    k[..4].copy_from_slice(&date.packed().to_be_bytes());
-    k[4..12].copy_from_slice(&seq.to_be_bytes());
-    k[12..].copy_from_slice(&pos.to_be_bytes());
-    k
-}
 
 /// The first key after every step on `date`.
 fn after_date(date: Date) -> StepKey {
     let mut k = [0u8; 16];
     k[..4].copy_from_slice(&(date.packed() + 1).to_be_bytes());
     k
-}
-
-/// One step as a page stores it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepRec {
-    /// Its effective date.
-    pub date: Date,
-    /// Seq of its entry.
-    pub seq: u64,
-    /// Its position in the amendment.
-    pub pos: u32,
-    /// Id of its amendment.
-    pub id: AmendmentId,
-    /// The change.
-    pub change: Change,
-}
-
-impl StepRec {
-    /// Its timeline position.
-    pub fn key(&self) -> StepKey {
-        step_key(self.date, self.seq, self.pos)
-    }
-
-    /// As a [`Step`] for [`Replay::apply`].
-    pub fn step(&self) -> Step<'_> {
-        Step {
-            date: self.date,
-            seq: self.seq,
-            pos: self.pos,
-            id: &self.id,
-            change: &self.change,
-        }
-    }
-}
-
-/// The steps of one amendment (none for a retraction), in timeline order.
-pub fn steps_of(seq: u64, a: &Amendment) -> Vec<StepRec> {
-    let mut v: Vec<StepRec> = a
-        .changes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            Some(StepRec {
-                date: c.effective.or(a.effective)?,
-                seq,
-                pos: i as u32,
-                id: a.id.clone(),
-                change: c.clone(),
-            })
-        })
-        .collect();
-    v.sort_by_key(StepRec::key);
-    v
-}
-
-/// Encodes a page.
-pub fn encode_page(steps: &[StepRec]) -> Vec<u8> {
-    // Pages hold copies of validated changes: they always encode.
-    crate::codec::encode_unbounded(&steps)
-}
-
-/// Decodes a page.
-pub fn decode_page(bytes: &[u8]) -> Result<Vec<StepRec>, String> {
-    codec::decode_unbounded(bytes).map_err(|e| format!("undecodable page: {e}"))
-}
-
-/// Encodes a snapshot.
-pub fn encode_snapshot(r: &Replay) -> Vec<u8> {
-    crate::codec::encode_unbounded(r)
-}
-
-/// Decodes a snapshot.
-pub fn decode_snapshot(bytes: &[u8]) -> Result<Replay, String> {
-    codec::decode_unbounded(bytes).map_err(|e| format!("undecodable snapshot: {e}"))
 }
 
 /// Whether a page start `since` steps after the previous snapshot gets a
@@ -593,7 +505,7 @@ pub fn rebuild<S: Store + ?Sized>(store: &S) -> Result<Vec<Write>, Error> {
     for item in store.scan(&[keys::ENTRY], Some(&end)) {
         let (k, v) = item?;
         let seq = keys::entry_seq(&k).ok_or_else(|| damaged("malformed entry key"))?;
-        let (e, _) = crate::ledger::decode_stored(seq, &v)?;
+        let (e, _) = crate::layout::decode_stored(seq, &v)?;
         let a = &e.amendment;
         let w = works
             .entry(a.agreement.clone())

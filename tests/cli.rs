@@ -792,7 +792,8 @@ fn tampered_ledger_fails_audit_naming_the_seq() {
     e.with_fixture();
     // Flip one bit of entry 3's stored bytes, directly in sled.
     {
-        use pactum::store::{keys, SledStore, Store, Write};
+        use pactum::layout::keys;
+        use pactum::store::{SledStore, Store, Write};
         let store = SledStore::open(&e.ledger(), std::time::Duration::from_secs(5)).expect("open");
         let mut v = store.get(&keys::entry(3)).expect("get").expect("entry 3");
         v[40] ^= 0x10;
@@ -832,7 +833,8 @@ fn tampered_ledger_fails_audit_naming_the_seq() {
 /// snapshots): the audit holds them to the entries.
 #[test]
 fn tampered_projection_fails_audit() {
-    use pactum::store::{keys, SledStore, Store, Write};
+    use pactum::layout::keys;
+    use pactum::store::{SledStore, Store, Write};
     let e = Env::new();
     e.with_fixture();
     let before = e.ok(&["state", "microsoft-openai", "--at", "2025-01-01"]);
@@ -845,14 +847,14 @@ fn tampered_projection_fails_audit() {
             .next()
             .expect("a page")
             .expect("read");
-        let mut steps = pactum::timeline::decode_page(&v).expect("page");
+        let mut steps = pactum::layout::decode_page(&v).expect("page");
         for s in &mut steps {
             if let pactum::model::Op::Add { text, .. } = &mut s.change.op {
                 text.push_str(" Altered.");
             }
         }
         store
-            .commit(vec![Write::Put(k, pactum::timeline::encode_page(&steps))])
+            .commit(vec![Write::Put(k, pactum::layout::encode_page(&steps))])
             .expect("tamper");
     }
     let after = e.ok(&["state", "microsoft-openai", "--at", "2025-01-01"]);
@@ -1216,7 +1218,8 @@ fn golden_v1_export_still_imports_verifies_and_projects() {
 /// §4.1, §18). `PACTUM_BLESS=1` rewrites it.
 #[test]
 fn golden_layout_2_stored_projections_and_witness() {
-    use pactum::store::{keys, SledStore, Store};
+    use pactum::layout::keys;
+    use pactum::store::{SledStore, Store};
     let e = Env::new();
     e.ok(&["import", &fixture("golden/v1-export.jsonl")]);
     let hex = |b: &[u8]| pactum::chain::hex(b);
@@ -1232,14 +1235,14 @@ fn golden_layout_2_stored_projections_and_witness() {
                 if prefix == keys::PAGE {
                     let (name, _) = keys::split_projection(&k).expect("page key");
                     let r = ends.entry(name.to_string()).or_default();
-                    for step in pactum::timeline::decode_page(&v).expect("page") {
+                    for step in pactum::layout::decode_page(&v).expect("page") {
                         r.apply(&step.step()).expect("replays");
                     }
                 }
             }
         }
         for (name, r) in &ends {
-            let bytes = pactum::timeline::encode_snapshot(r);
+            let bytes = pactum::layout::encode_snapshot(r);
             out.push_str(&format!("snapshot-at-end {name} {}\n", hex(&bytes)));
         }
     }
@@ -1252,6 +1255,37 @@ fn golden_layout_2_stored_projections_and_witness() {
     let expected = std::fs::read_to_string(&path).expect("fixtures/golden/v2-layout.txt");
     assert_eq!(out, expected, "the stored bytes of layout 2 changed");
     assert!(out.contains("snapshot-at-end microsoft-openai"), "{out}");
+}
+
+/// `fixtures/golden/v2-sled/`: a real layout-2 sled ledger (sled's `conf`
+/// and `db`, and pactum's head witness), made by importing the golden v1
+/// export with the pactum of layout 2. Every later pactum must open it (a
+/// copy: sled rewrites its files on open), audit it clean, show the same
+/// head and states, and export the golden export byte for byte — or, once
+/// the layout changes, migrate it first (and this test then says how).
+#[test]
+fn golden_layout_2_sled_ledger_opens_audits_and_exports() {
+    let e = Env::new();
+    let golden = root().join("fixtures/golden/v2-sled");
+    std::fs::create_dir_all(e.ledger()).expect("ledger folder");
+    for f in ["conf", "db", "pactum.head"] {
+        std::fs::copy(golden.join(f), e.ledger().join(f)).expect("copy golden file");
+    }
+    let head = "12:3b47b1f43482d32f214e821aacf0aa26e5215eff7794ccdf2e649bfe05ab6360";
+    let v = e.json(&["audit", "--json"]);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["head"], head);
+    assert_eq!(e.head(), head);
+    let s = e.json(&["state", "microsoft-openai", "--at", "2025-06-01", "--json"]);
+    assert_eq!(
+        s["digest"],
+        "b0a234b450e493f8cd09cbf868084927295c5c89a058f9f8f2080febb8effd50"
+    );
+    assert_eq!(
+        e.ok(&["export"]),
+        std::fs::read_to_string(fixture("golden/v1-export.jsonl")).expect("export"),
+        "the layout-2 ledger exports the golden export byte for byte"
+    );
 }
 
 // ---------------------------------------------------------------- damaged sled files

@@ -440,7 +440,7 @@ fn check_after_kill(
     }
     let store = SledStore::open(&track.dir, WAIT)
         .map_err(|e| format!("reopen after the kill: sled: {e}"))?;
-    let origin = pactum::ledger::read_origin(&store).map_err(|e| format!("read origin: {e}"))?;
+    let origin = pactum::layout::read_origin(&store).map_err(|e| format!("read origin: {e}"))?;
     if origin.is_none() {
         if track.acked > 0 {
             return Err(format!(

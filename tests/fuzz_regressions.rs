@@ -92,7 +92,7 @@ fn decode_entry_inputs_replay() {
         .count();
     let stored = seeds
         .iter()
-        .filter(|s| pactum::ledger::decode_stored(0, s).is_ok())
+        .filter(|s| pactum::layout::decode_stored(0, s).is_ok())
         .count();
     println!("  {entries} seeds decode as entries, {stored} as stored values of seq 0");
     assert!(entries > 0 && stored > 0);

@@ -35,10 +35,11 @@ use proptest::test_runner::{TestCaseError, TestRunner};
 use pactum::audit::audit_store;
 use pactum::codec::{self, Entry};
 use pactum::error::Error;
+use pactum::layout::keys;
 use pactum::ledger::{AppendOptions, Outcome};
 use pactum::model::*;
 use pactum::projection::{self, KnownAt, ProjectionError, State};
-use pactum::store::{keys, MemStore, SledStore, Store};
+use pactum::store::{MemStore, SledStore, Store};
 use pactum::Ledger;
 
 use gen::{build, day, plus, Checks, History, Rng, BASE_TIME, ORIGIN};
@@ -224,6 +225,7 @@ fn fresh_establish(ag: &AgreementId, id: &str, d: Date) -> Amendment {
             parties: vec![Party {
                 id: PartyId::new("p1").expect("party"),
                 name: "One".into(),
+                key: None,
             }],
         },
     )

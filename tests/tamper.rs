@@ -24,11 +24,13 @@ use jiff::ToSpan;
 use pactum::audit::{audit_store, Expect, Kind, Report};
 use pactum::chain::{self, Checkpoint, CheckpointText, Hash};
 use pactum::codec::{self, Entry};
-use pactum::ledger::{Head, Outcome, StoredEntry};
+use pactum::layout::keys;
+use pactum::layout::{entry_keys, StoredEntry};
+use pactum::ledger::{Head, Outcome};
 use pactum::merkle::Frontier;
 use pactum::model::{Amendment, RecordedAt};
 use pactum::projection::KnownAt;
-use pactum::store::{keys, MemStore, Scan, Store, StoreError, Write};
+use pactum::store::{MemStore, Scan, Store, StoreError, Write};
 use pactum::Ledger;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -618,7 +620,7 @@ fn insertions(w: &World, t: &mut Tally) {
     e.amendment.id = "forged-tail".parse().expect("an id");
     let (value, leaf, _) = seal(&e, &w.chain_before(n));
     let mut m = w.pristine.clone();
-    m.insert(keys::entry(n), value);
+    m.insert(keys::entry(n), value.clone());
     t.check(
         "insert forged entry",
         || format!("at {n} (after the last)"),
@@ -626,11 +628,12 @@ fn insertions(w: &World, t: &mut Tally) {
         None,
         Some((Kind::IndexMismatch, Some(n))),
     );
-    m.insert(keys::by_agreement(&e.amendment.agreement, n), Vec::new());
-    m.insert(
-        keys::by_id(&e.amendment.agreement, &e.amendment.id),
-        n.to_be_bytes().to_vec(),
-    );
+    // The keys the writer would stage with it (the one rule, `entry_keys`);
+    // the Merkle nodes come with the whole tree below.
+    let stored = StoredEntry::split(&value).expect("a sealed value");
+    for (k, v) in entry_keys(&e, stored.bytes, &stored.leaf, &stored.chain, &[]) {
+        m.insert(k, v);
+    }
     let mut leaves = w.leaves();
     leaves.push(leaf);
     put_tree(&mut m, &leaves);

@@ -80,6 +80,34 @@ fn append_to<S: Store>(
         .map_err(|e| Fail::Error(locate(sources, e)))
 }
 
+/// The ledger does not store keys and signatures yet (the entry version
+/// that holds them comes with the ledger's wiring of product.md §8): until
+/// then, an amendment that carries them is refused rather than recorded
+/// without them.
+fn refuse_signed(sources: &[Sourced]) -> Result<(), Fail> {
+    for s in sources {
+        let a = &s.amendment;
+        let what = if !s.signatures.is_empty() {
+            "carries signatures"
+        } else if a.establish_keys().is_some() {
+            "gives parties keys"
+        } else if a.is_rekey() {
+            "is a rekey"
+        } else {
+            continue;
+        };
+        return Err(Fail::Error(Error::Input {
+            location: s.location.clone(),
+            message: format!(
+                "amendment `{}` {what}, and this ledger does not record signed agreements yet \
+                 (`pactum sign` and `pactum sign --note` work on the file)",
+                a.id
+            ),
+        }));
+    }
+    Ok(())
+}
+
 /// Runs `append`.
 pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
     run_with(ctx, args, read_sources(args)?)
@@ -98,6 +126,7 @@ pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Res
             "no amendment found in the input".into(),
         )));
     }
+    refuse_signed(&sources)?;
     let amendments: Vec<Amendment> = sources.iter().map(|s| s.amendment.clone()).collect();
     let now = RecordedAt::from_timestamp(now()?);
     let opts = AppendOptions {
@@ -120,7 +149,7 @@ pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Res
         None
     };
     let holds = match &store {
-        Some(s) => pactum::ledger::read_origin(s)?.is_some(),
+        Some(s) => pactum::layout::read_origin(s)?.is_some(),
         None => false,
     };
     let report = if !holds {

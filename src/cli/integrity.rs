@@ -8,11 +8,16 @@ use pactum::audit::{self, Expect, Report};
 use pactum::chain::{self, Checkpoint, CheckpointText, Hash};
 use pactum::error::Error;
 use pactum::export;
+use pactum::layout::keys;
 use pactum::ledger::Head;
-use pactum::store::{keys, SledStore, Store};
+use pactum::store::{SledStore, Store};
 use pactum::Ledger;
 use serde::Serialize;
 
+use pactum::limits::NOTE_BYTES_MAX;
+use pactum::note::{self, VerifierKey};
+
+use super::keys::{read_small, read_verifiers};
 use super::{progress_bar, usage, Ctx, Fail, Out};
 
 /// Arguments of `audit`.
@@ -24,6 +29,10 @@ pub struct AuditArgs {
     /// as `pactum head` prints it, or a file written by `pactum checkpoint`.
     #[arg(long, value_name = "N:HASH|FILE")]
     pub(crate) checkpoint: Option<String>,
+    /// Require the checkpoint file to carry a valid signature by this
+    /// verifier key (or the file holding one); repeatable.
+    #[arg(long = "key", value_name = "VKEY", requires = "checkpoint")]
+    pub(crate) keys: Vec<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -120,18 +129,43 @@ fn print_report(json: bool, file: bool, what: &str, r: &Report) -> Result<(), Fa
     }
 }
 
-/// A checkpoint given on the command line: `N:HASH`, or a checkpoint file.
-pub fn read_checkpoint(arg: &str) -> Result<(Expect, Option<CheckpointText>), Fail> {
+/// A checkpoint given on the command line: `N:HASH`, or a checkpoint file
+/// (plain or signed); with `keys`, whether the file is signed by each (an
+/// integrity failure when not).
+pub fn read_checkpoint(
+    arg: &str,
+    keys: &[VerifierKey],
+) -> Result<(Expect, Option<CheckpointText>, Option<Report>), Fail> {
     if let Ok(cp) = arg.parse::<Checkpoint>() {
-        return Ok((cp.into(), None));
+        if !keys.is_empty() {
+            return Err(usage(format!(
+                "--key checks a signed checkpoint file; `{arg}` is a bare N:HASH"
+            )));
+        }
+        return Ok((cp.into(), None, None));
     }
-    let text = std::fs::read_to_string(arg).map_err(|e| {
-        usage(format!(
-            "--checkpoint `{arg}` is neither N:HASH nor a readable checkpoint file: {e}"
-        ))
-    })?;
-    let cp: CheckpointText = text.parse().map_err(|e| usage(format!("{arg}: {e}")))?;
-    Ok(((&cp).into(), Some(cp)))
+    let path = std::path::Path::new(arg);
+    if !path.is_file() {
+        return Err(usage(format!(
+            "--checkpoint `{arg}` is neither N:HASH nor a readable checkpoint file"
+        )));
+    }
+    let text = read_small(path, NOTE_BYTES_MAX, "a checkpoint")?;
+    let cp = note::parse_checkpoint(&text).map_err(|e| usage(format!("{arg}: {e}")))?;
+    let unsigned = cp.require(keys).err().map(|e| Report {
+        ok: false,
+        entries: 0,
+        head: Checkpoint {
+            count: 0,
+            hash: [0; 32],
+        },
+        failure: Some(audit::Failure {
+            seq: None,
+            kind: audit::Kind::CheckpointMismatch,
+            detail: format!("{arg}: {e}"),
+        }),
+    });
+    Ok(((&cp.body).into(), Some(cp.body), unsigned))
 }
 
 fn wrong_origin(cp: &CheckpointText, origin: &pactum::chain::Origin) -> Option<Report> {
@@ -156,9 +190,19 @@ fn wrong_origin(cp: &CheckpointText, origin: &pactum::chain::Origin) -> Option<R
 
 /// `audit`.
 pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
+    let keys = read_verifiers(&a.keys)?;
     let (expect, text) = match &a.checkpoint {
         Some(arg) => {
-            let (e, t) = read_checkpoint(arg)?;
+            let (e, t, unsigned) = read_checkpoint(arg, &keys)?;
+            if let Some(r) = unsigned {
+                let what = a
+                    .file
+                    .as_ref()
+                    .unwrap_or(&ctx.ledger.to_path_buf())
+                    .display()
+                    .to_string();
+                return print_report(a.json, a.file.is_some(), &what, &r);
+            }
             (Some(e), t)
         }
         None => (None, None),
@@ -188,7 +232,7 @@ pub fn audit(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
         .flatten()
         .and_then(|h| Head::decode(&h))
         .map_or(0, |h| h.count);
-    if let (Some(t), Ok(Some(origin))) = (&text, pactum::ledger::read_origin(&store)) {
+    if let (Some(t), Ok(Some(origin))) = (&text, pactum::layout::read_origin(&store)) {
         if let Some(r) = wrong_origin(t, &origin) {
             return print_report(a.json, false, &ctx.ledger.display().to_string(), &r);
         }

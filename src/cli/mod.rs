@@ -3,6 +3,7 @@
 
 pub(crate) mod append;
 pub(crate) mod integrity;
+mod keys;
 pub(crate) mod out;
 pub(crate) mod proofs;
 pub(crate) mod read;
@@ -77,6 +78,14 @@ enum Command {
     Prove(proofs::ProveArgs),
     /// Check a proof against checkpoint files, with no ledger at all.
     Verify(proofs::VerifyArgs),
+    /// Ed25519 keys for signing amendments and checkpoints (C2SP signed-note form).
+    Key(keys::KeyArgs),
+    /// Add your signature to the amendments in files (in place), or print
+    /// what a party signs (--note).
+    Sign(keys::SignArgs),
+    /// As a witness: check a signed checkpoint against the last one you
+    /// cosigned, and print it with your cosignature added.
+    Cosign(keys::CosignArgs),
     /// Write a verified JSON Lines copy of the whole ledger.
     Export(integrity::ExportArgs),
     /// Rebuild an empty ledger from an export, reproducing every hash.
@@ -219,6 +228,9 @@ fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<(), Fail> {
         Command::Checkpoint(a) => proofs::checkpoint(ctx, a),
         Command::Prove(a) => proofs::prove(ctx, a),
         Command::Verify(a) => proofs::verify(a),
+        Command::Key(a) => keys::key(a),
+        Command::Cosign(a) => keys::cosign(a),
+        Command::Sign(a) => keys::sign(a),
         Command::Export(a) => integrity::export(ctx, a),
         Command::Import(a) => integrity::import(ctx, a),
         Command::Timeline(a) => timeline::run(ctx, a),
@@ -269,7 +281,10 @@ impl<'a> Ctx<'a> {
         }
         let store = SledStore::open(self.ledger, self.wait)?;
         // sled's files without a ledger: a creation that never committed.
-        if pactum::ledger::read_origin(&store)?.is_none() && store.witness_get()?.is_none() {
+        if pactum::layout::read_origin(&store)?.is_none()
+            && pactum::layout::read_witness(store.witness_get()?.as_deref())
+                == pactum::layout::Witness::None
+        {
             return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
         }
         Ok(Held::Own(Box::new(Ledger::open(store)?)))

@@ -6,6 +6,10 @@ use pactum::chain::CheckpointText;
 use pactum::model::{AgreementId, AmendmentId};
 use pactum::proof::{self, Proof};
 
+use pactum::limits::NOTE_BYTES_MAX;
+use pactum::note::{self, VerifierKey};
+
+use super::keys::{read_signer, read_small, read_verifiers};
 use super::{usage, Ctx, Fail, Out};
 
 /// Arguments of `checkpoint`.
@@ -17,9 +21,14 @@ pub struct CheckpointArgs {
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
-    /// Print one JSON document (`origin`, `size`, `root` base64, `chain` hex, `text`).
+    /// Print one JSON document (`origin`, `size`, `root` base64, `chain` hex,
+    /// `text`, and with --sign `signed`: the signed note).
     #[arg(long, conflicts_with = "output")]
     json: bool,
+    /// Sign it with this signer key file, whose name must be the origin line:
+    /// print a signed note (C2SP signed-note and tlog-checkpoint).
+    #[arg(long, value_name = "KEYFILE")]
+    pub(crate) sign: Option<PathBuf>,
 }
 
 /// Arguments of `prove`.
@@ -50,6 +59,11 @@ pub struct VerifyArgs {
     /// For a consistency proof: the older checkpoint file.
     #[arg(long, value_name = "FILE")]
     old_checkpoint: Option<PathBuf>,
+    /// Require a valid signature by this verifier key (or the file holding
+    /// one) on every checkpoint given; repeatable. A witness's cosignature is
+    /// checked with its type-0x04 key, as `pactum cosign` prints it.
+    #[arg(long = "key", value_name = "VKEY")]
+    keys: Vec<String>,
     /// Print one JSON document (`ok`, `detail`).
     #[arg(long)]
     json: bool,
@@ -62,6 +76,8 @@ struct JsonCheckpoint<'a> {
     root: String,
     chain: String,
     text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -75,21 +91,33 @@ fn read(path: &PathBuf) -> Result<String, Fail> {
         .map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))
 }
 
-fn read_checkpoint(path: &PathBuf) -> Result<CheckpointText, Fail> {
-    read(path)?
-        .parse()
-        .map_err(|e| usage(format!("{}: {e}", path.display())))
+/// A checkpoint file, plain or signed (refused when malformed), and whether
+/// it carries a valid signature by each of `keys` (a verification failure).
+fn read_checkpoint(
+    path: &std::path::Path,
+    keys: &[VerifierKey],
+) -> Result<(CheckpointText, Result<(), String>), Fail> {
+    let text = read_small(path, NOTE_BYTES_MAX, "a checkpoint")?;
+    let cp =
+        note::parse_checkpoint(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let signed = cp
+        .require(keys)
+        .map_err(|e| format!("{}: {e}", path.display()));
+    Ok((cp.body, signed))
 }
 
-/// `checkpoint`.
-/// `checkpoint --json`.
-pub(crate) fn checkpoint_json(cp: &pactum::chain::CheckpointText) -> String {
+/// `checkpoint --json` (with `signed`, the signed note, when --sign is given).
+pub(crate) fn checkpoint_json(
+    cp: &pactum::chain::CheckpointText,
+    signed: Option<String>,
+) -> String {
     super::read::pretty(&JsonCheckpoint {
         origin: &cp.origin,
         size: cp.size,
         root: pactum::chain::base64(&cp.root),
         chain: pactum::chain::hex(&cp.chain),
         text: cp.to_string(),
+        signed,
     })
 }
 
@@ -100,9 +128,18 @@ pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
         Some(n) => ledger.checkpoint_text_at(n)?,
         None => ledger.checkpoint_text(),
     };
+    let signed = match &a.sign {
+        None => None,
+        Some(keyfile) => {
+            let key = read_signer(keyfile)?;
+            let note = note::sign_checkpoint(&cp, &key)
+                .map_err(|e| usage(format!("{}: {e}", keyfile.display())))?;
+            Some(note.to_string())
+        }
+    };
     match &a.output {
         Some(path) => {
-            std::fs::write(path, cp.to_string())
+            std::fs::write(path, signed.clone().unwrap_or_else(|| cp.to_string()))
                 .map_err(|e| usage(format!("{}: cannot write: {e}", path.display())))?;
             eprintln!(
                 "checkpoint of {} entries written to {}",
@@ -114,9 +151,10 @@ pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
         None => {
             let mut out = Out::new();
             if a.json {
-                out.raw(&checkpoint_json(&cp))?;
+                out.raw(&checkpoint_json(&cp, signed))?;
             } else {
-                out.line(cp.to_string().trim_end())?;
+                let text = signed.unwrap_or_else(|| cp.to_string());
+                out.line(text.trim_end_matches('\n'))?;
             }
             out.done()
         }
@@ -148,11 +186,14 @@ pub fn prove(ctx: &Ctx<'_>, a: &ProveArgs) -> Result<(), Fail> {
 pub fn verify(a: &VerifyArgs) -> Result<(), Fail> {
     let p =
         Proof::parse(&read(&a.proof)?).map_err(|e| usage(format!("{}: {e}", a.proof.display())))?;
-    let cp = read_checkpoint(&a.checkpoint)?;
+    let keys = read_verifiers(&a.keys)?;
+    let (cp, mut signed) = read_checkpoint(&a.checkpoint, &keys)?;
     let mut out = Out::new();
     let result = match &p {
-        Proof::Inclusion(p) => proof::verify_inclusion(p, &cp).map(|e| {
-            format!(
+        Proof::Inclusion(p) => signed
+            .and_then(|()| proof::verify_inclusion(p, &cp))
+            .map(|e| {
+                format!(
                 "ok: amendment `{}` of `{}` (effective {}) is entry {} of the {} in checkpoint {}",
                 e.amendment.id,
                 e.amendment.agreement,
@@ -161,22 +202,33 @@ pub fn verify(a: &VerifyArgs) -> Result<(), Fail> {
                 cp.size,
                 cp.origin
             )
-        }),
+            }),
         Proof::Consistency(p) => {
             let Some(old) = &a.old_checkpoint else {
                 return Err(usage(
                     "a consistency proof needs --old-checkpoint FILE as well",
                 ));
             };
-            let old = read_checkpoint(old)?;
-            proof::verify_consistency(p, &old, &cp).map(|()| {
-                format!(
-                    "ok: the ledger {} of {} entries extends its checkpoint of {} entries",
-                    cp.origin, cp.size, old.size
-                )
-            })
+            let (old, old_signed) = read_checkpoint(old, &keys)?;
+            signed = signed.and(old_signed);
+            signed
+                .and_then(|()| proof::verify_consistency(p, &old, &cp))
+                .map(|()| {
+                    format!(
+                        "ok: the ledger {} of {} entries extends its checkpoint of {} entries",
+                        cp.origin, cp.size, old.size
+                    )
+                })
         }
     };
+    let result = result.map(|msg| {
+        if keys.is_empty() {
+            msg
+        } else {
+            let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
+            format!("{msg}; signed by {}", names.join(", "))
+        }
+    });
     let (ok, detail) = match &result {
         Ok(msg) => (true, msg.as_str()),
         Err(why) => (false, why.as_str()),

@@ -343,6 +343,7 @@ fn change_summary(c: &Change) -> String {
         Op::Occur { event, .. } => format!("occur {event}"),
         Op::Retract { amendment, reason } => format!("retract {amendment}: {reason}"),
         Op::Terminate { .. } => "terminate".to_string(),
+        Op::Rekey { party, key } => format!("rekey {party}: {}", key.name()),
     }
 }
 

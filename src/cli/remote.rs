@@ -49,6 +49,9 @@ pub struct WireSource {
     pub column: Option<u32>,
     /// The amendment.
     pub amendment: Amendment,
+    /// Its `signatures` lines, as written.
+    #[serde(default)]
+    pub signatures: Vec<String>,
 }
 
 /// The answer of `POST /api/cli`.
@@ -88,6 +91,9 @@ pub fn parse(req: &CliRequest) -> Result<(Cli, bool, bool), String> {
             if a.file.is_some() {
                 return refuse("audit FILE");
             }
+            if !a.keys.is_empty() {
+                return refuse("audit --key");
+            }
             if let Some(c) = &a.checkpoint {
                 if c.parse::<pactum::chain::Checkpoint>().is_err() {
                     return Err("through a server, --checkpoint takes N:HASH, not a file".into());
@@ -96,6 +102,7 @@ pub fn parse(req: &CliRequest) -> Result<(Cli, bool, bool), String> {
             false
         }
         Command::Checkpoint(a) if a.output.is_some() => return refuse("checkpoint -o"),
+        Command::Checkpoint(a) if a.sign.is_some() => return refuse("checkpoint --sign"),
         Command::State(_)
         | Command::Diff(_)
         | Command::History(_)
@@ -107,6 +114,9 @@ pub fn parse(req: &CliRequest) -> Result<(Cli, bool, bool), String> {
         | Command::Export(_)
         | Command::Timeline(_) => false,
         Command::Verify(_) => return refuse("verify"),
+        Command::Key(_) => return refuse("key"),
+        Command::Sign(_) => return refuse("sign"),
+        Command::Cosign(_) => return refuse("cosign"),
         Command::Import(_) => return refuse("import"),
         Command::Serve(_) => return refuse("serve"),
         Command::Token(_) => return refuse("token"),
@@ -126,19 +136,26 @@ pub fn execute(ledger: &Ledger<SledStore>, req: CliRequest, cli: Cli) -> CliAnsw
     let (result, stdout) = out::capture(|| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &cli.command {
             Command::Append(a) => {
-                let sources = req
-                    .sources
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|w| Sourced {
+                let mut sources = Vec::new();
+                for w in req.sources.unwrap_or_default() {
+                    let location = Location {
+                        file: w.file,
+                        line: w.line,
+                        column: w.column,
+                    };
+                    let signatures =
+                        pactum::input::parse_signatures(&w.signatures).map_err(|m| {
+                            Fail::Error(pactum::Error::Input {
+                                location: location.clone(),
+                                message: m,
+                            })
+                        })?;
+                    sources.push(Sourced {
                         amendment: w.amendment,
-                        location: Location {
-                            file: w.file,
-                            line: w.line,
-                            column: w.column,
-                        },
-                    })
-                    .collect();
+                        location,
+                        signatures,
+                    });
+                }
                 super::append::run_with(&ctx, a, sources)
             }
             _ => super::dispatch(&ctx, &cli.command),
@@ -172,7 +189,11 @@ fn fail(msg: String) -> i32 {
 /// the command needs no ledger and runs here.
 pub fn run(cli: &Cli, url: &str) -> Option<i32> {
     match &cli.command {
-        Command::Verify(_) | Command::Token(_) => return None,
+        Command::Verify(_)
+        | Command::Token(_)
+        | Command::Key(_)
+        | Command::Sign(_)
+        | Command::Cosign(_) => return None,
         Command::Audit(a) if a.file.is_some() => return None,
         Command::Import(_) => {
             return Some(fail(format!(
@@ -195,6 +216,7 @@ pub fn run(cli: &Cli, url: &str) -> Option<i32> {
                         line: s.location.line,
                         column: s.location.column,
                         amendment: s.amendment,
+                        signatures: s.signatures.iter().map(|l| l.to_string()).collect(),
                     })
                     .collect(),
             ),

@@ -249,7 +249,7 @@ pub async fn checkpoint(State(app): State<Shared>, q: Q) -> Result<Response, Api
     Params::new(q, &[])?;
     let body = app
         .with(false, |app| {
-            Ok(proofs::checkpoint_json(&app.ledger.checkpoint_text()))
+            Ok(proofs::checkpoint_json(&app.ledger.checkpoint_text(), None))
         })
         .await?;
     Ok(json_body(body, false))
@@ -287,20 +287,21 @@ pub async fn audit(State(app): State<Shared>, q: Q) -> Result<Response, ApiError
 }
 
 fn parse_body(format: &str, text: &str) -> Result<Vec<Sourced>, Fail> {
-    let one = |a| {
+    let one = |(amendment, signatures)| {
         vec![Sourced {
-            amendment: a,
+            amendment,
             location: pactum::error::Location {
                 file: "-".into(),
                 line: None,
                 column: None,
             },
+            signatures,
         }]
     };
     Ok(match format {
         "jsonl" => input::parse_jsonl("-", text.as_bytes())?,
-        "json" => one(input::parse_json("-", None, text)?),
-        "toml" => one(input::parse_toml("-", text)?),
+        "json" => one(input::parse_json_signed("-", None, text)?),
+        "toml" => one(input::parse_toml_signed("-", text)?),
         other => {
             return Err(crate::cli::usage(format!(
                 "format `{}`: expected jsonl, json or toml",

@@ -3,7 +3,8 @@
 //!
 //! The ledger writes only through [`Store::commit`], which applies a batch of
 //! writes atomically and returns only once they are durable. Everything else
-//! reads. The key layout (see `docs/format.md`) is defined here in [`keys`].
+//! reads. The store knows nothing of what the keys mean: the key layout is
+//! `crate::layout`'s (see `docs/format.md`).
 //!
 //! ```
 //! use pactum::store::{MemStore, Store, Write};
@@ -13,9 +14,11 @@
 //! ```
 
 mod mem;
+pub mod postgres;
 mod sled_store;
 
 pub use mem::MemStore;
+pub use postgres::PgStore;
 pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WRITE_CACHE};
 
 /// A failure of the storage underneath.
@@ -67,172 +70,29 @@ pub trait Store: Send + Sync {
     /// Applies all writes atomically (all or none survive a crash) and returns
     /// only when they are durable.
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError>;
-    /// Records, outside the key space, the head written by the last commit: a
-    /// witness that lets a later open notice if the store came back with less
-    /// than it acknowledged (sled silently truncates a damaged log).
-    fn witness_put(&self, _head: &[u8]) -> Result<(), StoreError> {
+    /// Records, outside the key space, a small record (at most 64 bytes) in
+    /// place of the previous one: the ledger keeps there the witness of the
+    /// head written by the last commit (`layout::witness_record`), which lets
+    /// a later open notice if the store came back with less than it
+    /// acknowledged (sled silently truncates a damaged log).
+    fn witness_put(&self, _record: &[u8]) -> Result<(), StoreError> {
         Ok(())
     }
-    /// The witness last recorded, if the store keeps one.
+    /// The bytes of the witness last recorded, as they are, if the store keeps one.
     fn witness_get(&self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(None)
     }
+    /// Starts a write: from here to [`Store::commit`] (or
+    /// [`Store::end_write`]) no other writer of this ledger, in any process,
+    /// writes. A store that one process holds at a time needs nothing.
+    fn begin_write(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Ends a write that did not commit (a refusal, a dry run), releasing
+    /// what [`Store::begin_write`] took.
+    fn end_write(&self) {}
     /// Bytes used on disk (0 for memory).
     fn size_on_disk(&self) -> u64 {
         0
-    }
-}
-
-/// The key layout: one byte of kind, then the key's parts.
-pub mod keys {
-    use crate::model::{AgreementId, AmendmentId};
-
-    /// Prefix of meta keys.
-    pub const META: u8 = b'm';
-    /// Prefix of entries by seq.
-    pub const ENTRY: u8 = b'e';
-    /// Prefix of the per-agreement index.
-    pub const BY_AGREEMENT: u8 = b'a';
-    /// Prefix of the idempotency keys.
-    pub const BY_ID: u8 = b'i';
-    /// Prefix of the Merkle tree's complete subtrees (level ≥ 1).
-    pub const TREE: u8 = b't';
-    /// Prefix of the timeline pages (derived: see `timeline`).
-    pub const PAGE: u8 = b'l';
-    /// Prefix of the replay snapshots (derived: see `timeline`).
-    pub const SNAPSHOT: u8 = b's';
-    /// Prefix of the retraction keys: which entry retracts an amendment.
-    pub const RETRACTED: u8 = b'r';
-
-    fn of_agreement(kind: u8, agreement: &AgreementId, extra: usize) -> Vec<u8> {
-        let mut k = Vec::with_capacity(agreement.as_str().len() + 2 + extra);
-        k.push(kind);
-        k.extend_from_slice(agreement.as_str().as_bytes());
-        k.push(0);
-        k
-    }
-    /// `l` + agreement + 0x00: the prefix of an agreement's pages.
-    pub fn page_prefix(agreement: &AgreementId) -> Vec<u8> {
-        of_agreement(PAGE, agreement, 16)
-    }
-    /// `l` + agreement + 0x00 + step key (date, seq, pos) of the page's first step.
-    pub fn page(agreement: &AgreementId, step: &[u8; 16]) -> Vec<u8> {
-        let mut k = page_prefix(agreement);
-        k.extend_from_slice(step);
-        k
-    }
-    /// `s` + agreement + 0x00: the prefix of an agreement's snapshots.
-    pub fn snapshot_prefix(agreement: &AgreementId) -> Vec<u8> {
-        of_agreement(SNAPSHOT, agreement, 16)
-    }
-    /// `s` + agreement + 0x00 + step key of the step the snapshot precedes.
-    pub fn snapshot(agreement: &AgreementId, step: &[u8; 16]) -> Vec<u8> {
-        let mut k = snapshot_prefix(agreement);
-        k.extend_from_slice(step);
-        k
-    }
-    /// Splits a page or snapshot key into (agreement, step key).
-    pub fn split_projection(key: &[u8]) -> Option<(&str, [u8; 16])> {
-        let rest = key.get(1..)?;
-        let nul = rest.iter().position(|b| *b == 0)?;
-        let name = std::str::from_utf8(&rest[..nul]).ok()?;
-        Some((name, rest[nul + 1..].try_into().ok()?))
-    }
-    /// `r` + agreement + 0x00 + id of a retracted amendment (value: the retraction's seq).
-    pub fn retracted(agreement: &AgreementId, id: &AmendmentId) -> Vec<u8> {
-        let mut k = of_agreement(RETRACTED, agreement, id.as_str().len());
-        k.extend_from_slice(id.as_str().as_bytes());
-        k
-    }
-
-    /// `t` + level + u64_be(index): the root of leaves `[index·2^level, (index+1)·2^level)`.
-    pub fn tree(level: u8, index: u64) -> Vec<u8> {
-        let mut k = Vec::with_capacity(10);
-        k.push(TREE);
-        k.push(level);
-        k.extend_from_slice(&index.to_be_bytes());
-        k
-    }
-    /// Splits a tree key into (level, index).
-    pub fn split_tree(key: &[u8]) -> Option<(u8, u64)> {
-        match key {
-            [TREE, level, rest @ ..] => rest
-                .try_into()
-                .ok()
-                .map(|b| (*level, u64::from_be_bytes(b))),
-            _ => None,
-        }
-    }
-
-    /// `m` + name.
-    pub fn meta(name: &str) -> Vec<u8> {
-        let mut k = vec![META];
-        k.extend_from_slice(name.as_bytes());
-        k
-    }
-    /// `e` + u64_be(seq).
-    pub fn entry(seq: u64) -> Vec<u8> {
-        let mut k = Vec::with_capacity(9);
-        k.push(ENTRY);
-        k.extend_from_slice(&seq.to_be_bytes());
-        k
-    }
-    /// The seq of an entry key.
-    pub fn entry_seq(key: &[u8]) -> Option<u64> {
-        match key {
-            [ENTRY, rest @ ..] => rest.try_into().ok().map(u64::from_be_bytes),
-            _ => None,
-        }
-    }
-    /// `a` + agreement + 0x00 (the prefix of one agreement's index keys).
-    pub fn agreement_prefix(agreement: &AgreementId) -> Vec<u8> {
-        let mut k = Vec::with_capacity(agreement.as_str().len() + 10);
-        k.push(BY_AGREEMENT);
-        k.extend_from_slice(agreement.as_str().as_bytes());
-        k.push(0);
-        k
-    }
-    /// `a` + agreement + 0x00 + u64_be(seq).
-    pub fn by_agreement(agreement: &AgreementId, seq: u64) -> Vec<u8> {
-        let mut k = agreement_prefix(agreement);
-        k.extend_from_slice(&seq.to_be_bytes());
-        k
-    }
-    /// Splits an index key into (agreement, seq).
-    pub fn split_by_agreement(key: &[u8]) -> Option<(&str, u64)> {
-        let rest = key.strip_prefix(&[BY_AGREEMENT])?;
-        let nul = rest.iter().position(|b| *b == 0)?;
-        let name = std::str::from_utf8(&rest[..nul]).ok()?;
-        let seq = u64::from_be_bytes(rest[nul + 1..].try_into().ok()?);
-        Some((name, seq))
-    }
-    /// `i` + agreement + 0x00 + amendment id.
-    pub fn by_id(agreement: &AgreementId, id: &AmendmentId) -> Vec<u8> {
-        let mut k = Vec::with_capacity(agreement.as_str().len() + id.as_str().len() + 2);
-        k.push(BY_ID);
-        k.extend_from_slice(agreement.as_str().as_bytes());
-        k.push(0);
-        k.extend_from_slice(id.as_str().as_bytes());
-        k
-    }
-    /// Splits an idempotency key into (agreement, amendment id).
-    pub fn split_by_id(key: &[u8]) -> Option<(&str, &str)> {
-        let rest = key.strip_prefix(&[BY_ID])?;
-        let nul = rest.iter().position(|b| *b == 0)?;
-        Some((
-            std::str::from_utf8(&rest[..nul]).ok()?,
-            std::str::from_utf8(&rest[nul + 1..]).ok()?,
-        ))
-    }
-    /// The first key after every key starting with `prefix`.
-    pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-        let mut end = prefix.to_vec();
-        while let Some(last) = end.pop() {
-            if last < 0xff {
-                end.push(last + 1);
-                return end;
-            }
-        }
-        vec![0xff; prefix.len() + 1]
     }
 }

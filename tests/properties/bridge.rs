@@ -54,6 +54,7 @@ pub fn model_digest(ag: &AgreementId, m: &RefState) -> [u8; 32] {
         .map(|(id, name)| Party {
             id: PartyId::new(id.clone()).expect("party id"),
             name: name.clone(),
+            key: None,
         })
         .collect();
     let clauses: Vec<Clause> = m

@@ -544,6 +544,7 @@ fn establish(r: &mut Rng, ag: &AgreementId, id: String, d: Date) -> Amendment {
             parties.push(Party {
                 id: PartyId::new(pid).expect("a valid party id"),
                 name: name.to_string(),
+                key: None,
             });
         }
     }

@@ -273,6 +273,7 @@ pub fn fold(changes: &[Dated<'_>], upto: Option<Date>) -> Result<World, String> 
                 w.clauses.clear();
             }
             Op::Retract { .. } => return Err(format!("{what}: a dated retraction")),
+            Op::Rekey { .. } => return Err(format!("{what}: a dated rekey")),
         }
     }
     if let Some(u) = upto {

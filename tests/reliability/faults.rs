@@ -275,7 +275,7 @@ fn every_failed_step_of_ledger_creation_leaves_nothing_or_an_empty_ledger() {
         drop(r);
         runs += 1;
         let store = open(&dir);
-        let had = pactum::ledger::read_origin(&store)
+        let had = pactum::layout::read_origin(&store)
             .expect("read origin")
             .is_some();
         if !had {
