@@ -6,7 +6,7 @@
 #   sh docs/microsoft-openai.sh [PACTUM-BINARY] [OUTPUT]
 #
 # (default: target/release/pactum, docs/microsoft-openai.svg). A test
-# (tests/picture.rs) checks that the committed file is what this draws.
+# (tests/it/picture.rs) checks that the committed file is what this draws.
 set -eu
 bin=${1:-target/release/pactum}
 out=${2:-docs/microsoft-openai.svg}

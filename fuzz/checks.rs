@@ -1,6 +1,6 @@
 //! The checks behind pactum's fuzz targets, shared by the targets
 //! (`fuzz/fuzz_targets/*.rs`, run with `cargo +nightly fuzz run TARGET`) and
-//! by their replay on stable (`tests/fuzz_regressions.rs`, part of the
+//! by their replay on stable (`tests/it/fuzz_regressions.rs`, part of the
 //! normal `cargo test`), which includes this file with `#[path]`.
 //!
 //! Each `check_<target>(data)` returns quietly or panics: a panic in the
@@ -14,7 +14,7 @@
 //! * [`check_model`]: the bytes are a program of appends (valid and invalid),
 //!   reopenings, queries, proofs, tampering and export/import, run against
 //!   an in-memory ledger and the naive reference model of
-//!   `tests/properties/reference.rs`.
+//!   `tests/it/properties/reference.rs`.
 //!
 //! Only `pactum` and std are used, so this compiles both in the fuzz crate
 //! and in the main crate's tests.
@@ -39,9 +39,9 @@ use pactum::proof;
 use pactum::store::MemStore;
 use pactum::Ledger;
 
-#[path = "../tests/properties/bridge.rs"]
+#[path = "../tests/it/properties/bridge.rs"]
 mod bridge;
-#[path = "../tests/properties/reference.rs"]
+#[path = "../tests/it/properties/reference.rs"]
 mod reference;
 use bridge::{model_digest, to_ref};
 

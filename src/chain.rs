@@ -60,6 +60,18 @@ pub fn genesis(origin: &Origin) -> Hash {
     h.finalize().into()
 }
 
+/// Two hashes shortened for one message: 12 hex digits each, or as many as
+/// it takes for them to differ (two different hashes never print the same).
+pub fn short_pair(a: &Hash, b: &Hash) -> (String, String) {
+    let n = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .map_or(6, |i| i + 1)
+        .max(6);
+    (hex(&a[..n]), hex(&b[..n]))
+}
+
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -112,7 +124,7 @@ impl FromStr for Checkpoint {
     type Err = String;
     fn from_str(s: &str) -> Result<Checkpoint, String> {
         let (n, h) = s.trim().split_once(':').ok_or_else(|| {
-            format!("checkpoint `{s}` must be N:HASH (as `pactum head` prints it)")
+            format!("checkpoint `{s}` must be N:HASH (an entry count and a chain hash)")
         })?;
         let count = n
             .parse::<u64>()
@@ -281,5 +293,26 @@ impl FromStr for CheckpointText {
             root,
             chain,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_different_hashes_never_shorten_alike() {
+        let a = [7u8; 32];
+        let mut b = a;
+        assert_eq!(short_pair(&a, &b).0.len(), 12);
+        b[20] ^= 1;
+        let (x, y) = short_pair(&a, &b);
+        assert_ne!(x, y);
+        assert_eq!(x.len(), 42);
+        b[20] = a[20];
+        b[1] ^= 1;
+        let (x, y) = short_pair(&a, &b);
+        assert_ne!(x, y);
+        assert_eq!(x.len(), 12);
     }
 }

@@ -54,8 +54,12 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
 
 /// Encodes derived data (pages, snapshots), which may exceed an entry's size limit.
 pub fn encode_unbounded<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing into a Vec cannot fail for these types.
-    unbounded().serialize(value).unwrap_or_default()
+    // Assertion: serializing these types into memory cannot fail (no map
+    // with non-string keys, no unbounded sequence length); were it to, an
+    // empty value would be stored and read back as damage.
+    unbounded()
+        .serialize(value)
+        .expect("bincode serializes derived data into memory")
 }
 
 /// Decodes derived data; never reads past `bytes` or leaves bytes unread.
@@ -155,8 +159,11 @@ pub fn hash_encoding<T: Serialize>(value: &T) -> crate::chain::Hash {
         }
     }
     let mut w = HashWriter(sha2::Sha256::new());
-    // Writing into a hasher cannot fail, and these types always serialize.
-    let _ = unbounded().serialize_into(&mut w, value);
+    // Assertion: writing into a hasher cannot fail, and these types always
+    // serialize; a digest of half a value would be silently wrong.
+    unbounded()
+        .serialize_into(&mut w, value)
+        .expect("bincode serializes into a hasher");
     w.0.finalize().into()
 }
 

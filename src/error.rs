@@ -69,8 +69,10 @@ pub enum Error {
     /// An amendment was refused by the ledger.
     #[error("{0}")]
     Refused(Refusal),
-    /// `--expect-head` did not match.
-    #[error("the ledger holds {actual} entries, not the {expected} that --expect-head requires; nothing was appended")]
+    /// The expected head (`AppendOptions::expect_head`) did not match.
+    #[error(
+        "the ledger holds {actual} entries, not the {expected} expected; nothing was appended"
+    )]
     HeadMismatch {
         /// Required count.
         expected: u64,
@@ -81,13 +83,13 @@ pub enum Error {
     #[error(transparent)]
     Projection(#[from] ProjectionError),
     /// No ledger at the path.
-    #[error("no ledger at {}: append amendments to create one, or pass --ledger PATH", .0.display())]
+    #[error("no ledger at {}: append amendments to create one, or give the path of another ledger", .0.display())]
     Missing(PathBuf),
     /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Stored data is damaged or inconsistent.
-    #[error("the ledger is damaged{}: {detail}; run `pactum audit` for details, and re-import an earlier export if you have one", .seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
+    #[error("the ledger is damaged{}: {detail}", .seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
     Damaged {
         /// The entry at fault, when known.
         seq: Option<u64>,
@@ -97,4 +99,13 @@ pub enum Error {
     /// A request that makes no sense (bad argument).
     #[error("{0}")]
     Usage(String),
+    /// Reading or writing a file or a stream failed (not damage to the
+    /// ledger): a closed pipe, no permission, a full disk.
+    #[error("{message}")]
+    Io {
+        /// What failed, with the path and the system's message.
+        message: String,
+        /// The system's error kind (e.g. `BrokenPipe`).
+        kind: std::io::ErrorKind,
+    },
 }

@@ -96,7 +96,10 @@ pub fn write_export<S: Store>(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Checkpoint, Error> {
     let origin = ledger.origin();
-    let io = |e: std::io::Error| Error::Usage(format!("cannot write the export: {e}"));
+    let io = |e: std::io::Error| Error::Io {
+        message: format!("cannot write the export: {e}"),
+        kind: e.kind(),
+    };
     let header = Header {
         pactum_export: EXPORT_VERSION,
         origin: chain::hex(&origin),

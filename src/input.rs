@@ -243,9 +243,39 @@ struct AmendmentInput {
     effective: Option<Date>,
     signed: Option<Date>,
     source: Option<String>,
-    #[serde(alias = "changes")]
+    #[serde(deserialize_with = "change_list")]
     change: Vec<ParsedChange>,
     signatures: Option<Vec<String>>,
+}
+
+/// `change`: a list, and an error that names the field when it is not one
+/// (serde's own says only "invalid type: map, expected a sequence").
+fn change_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ParsedChange>, D::Error> {
+    struct Changes;
+    impl<'de> serde::de::Visitor<'de> for Changes {
+        type Value = Vec<ParsedChange>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(
+                "`change` as a list of changes (`[[change]]` tables in TOML, `\"change\": [{…}, …]` in JSON)",
+            )
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<ParsedChange>, A::Error> {
+            let mut v = Vec::new();
+            while let Some(c) = seq.next_element()? {
+                v.push(c);
+            }
+            Ok(v)
+        }
+    }
+    d.deserialize_seq(Changes)
+}
+
+/// The text without a UTF-8 byte-order mark (editors on Windows write one).
+fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 impl From<AmendmentInput> for Amendment {
@@ -495,11 +525,7 @@ fn name_change<V: GenericDoc>(
         .field("id")
         .and_then(|v| v.text())
         .unwrap_or_else(|| "?".into());
-    let Some(changes) = doc
-        .field("change")
-        .or_else(|| doc.field("changes"))
-        .and_then(|c| c.items())
-    else {
+    let Some(changes) = doc.field("change").and_then(|c| c.items()) else {
         return msg;
     };
     for (i, c) in changes.iter().enumerate() {
@@ -698,6 +724,7 @@ pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Err
             )));
         }
         let text = utf8(file, Some(line_no), &buf)?;
+        let text = if line_no == 1 { strip_bom(text) } else { text };
         let text = text.trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() {
             continue;
@@ -733,7 +760,7 @@ pub fn parse_str(name: &str, text: &str) -> Result<Vec<Amendment>, Error> {
     })?;
     Ok(match format {
         Format::Toml => vec![parse_toml(name, text)?],
-        Format::Json => vec![parse_json(name, None, text)?],
+        Format::Json => vec![parse_json(name, None, strip_bom(text))?],
         Format::JsonLines => parse_jsonl(name, text.as_bytes())?
             .into_iter()
             .map(|s| s.amendment)
@@ -753,7 +780,16 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
         if len > INPUT_FILE_BYTES_MAX {
             return Err(input_error(&name, None, None, format!("the file is {len} bytes, over the limit of {INPUT_FILE_BYTES_MAX} bytes (INPUT_FILE_BYTES_MAX)")));
         }
-        return parse_jsonl(&name, std::io::BufReader::new(file));
+        let found = parse_jsonl(&name, std::io::BufReader::new(file))?;
+        if found.is_empty() {
+            return Err(input_error(
+                &name,
+                None,
+                None,
+                "the file holds no amendment (JSON Lines: one amendment per line)",
+            ));
+        }
+        return Ok(found);
     }
     if len > AMENDMENT_BYTES_MAX as u64 {
         return Err(input_error(&name, None, None, format!(
@@ -765,7 +801,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
         .read_to_end(&mut bytes)
         .map_err(|e| input_error(&name, None, None, format!("cannot read: {e}")))?;
     check_size(&name, None, bytes.len())?;
-    let text = utf8(&name, None, &bytes)?;
+    let text = strip_bom(utf8(&name, None, &bytes)?);
     let (amendment, signatures) = match format {
         Format::Toml => parse_toml_signed(&name, text)?,
         _ => parse_json_signed(&name, None, text)?,
@@ -781,7 +817,9 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
     }])
 }
 
-/// The amendment files of a folder: its `*.toml`, `*.json`, `*.jsonl`, in file-name order.
+/// The amendment files of a folder: its `*.toml`, `*.json`, `*.jsonl`, in
+/// file-name order; hidden files (`.#02-price.toml`, an editor's lock or
+/// backup) are not amendments.
 pub fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let name = dir.display().to_string();
     let rd = std::fs::read_dir(dir)
@@ -791,7 +829,8 @@ pub fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         let e =
             e.map_err(|e| input_error(&name, None, None, format!("cannot read the folder: {e}")))?;
         let p = e.path();
-        if p.is_file() && Format::of(&p).is_some() {
+        let hidden = e.file_name().to_string_lossy().starts_with('.');
+        if !hidden && p.is_file() && Format::of(&p).is_some() {
             files.push(p);
         }
     }
@@ -805,7 +844,16 @@ pub fn read_paths(paths: &[PathBuf], stdin: &mut dyn BufRead) -> Result<Vec<Sour
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
-            out.extend(parse_jsonl("-", &mut *stdin)?);
+            let found = parse_jsonl("-", &mut *stdin)?;
+            if found.is_empty() {
+                return Err(input_error(
+                    "-",
+                    None,
+                    None,
+                    "standard input held no amendment (JSON Lines: one amendment per line)",
+                ));
+            }
+            out.extend(found);
         } else if p.is_dir() {
             let files = folder_files(p)?;
             if files.is_empty() {
@@ -925,5 +973,73 @@ mod tests {
         assert!(e.contains("a retraction has no date of its own"), "{e}");
         let e = err("f.json", "{\"agreement\":\"a\",\"id\":\"r\",\"title\":\"T\",\"change\":[{\"op\":\"terminate\"}]}");
         assert!(e.contains("missing field `effective`"), "{e}");
+    }
+
+    const JSON: &str = r#"{"agreement":"a","id":"x","title":"T","effective":"2024-01-01","change":[{"op":"terminate"}]}"#;
+
+    #[test]
+    fn a_byte_order_mark_is_no_part_of_a_json_or_json_lines_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for name in ["a.json", "a.jsonl", "a.toml"] {
+            let text = if name.ends_with(".toml") {
+                format!("{HEAD}[[change]]\nop = \"terminate\"\n")
+            } else {
+                JSON.to_string()
+            };
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("\u{feff}{text}\n")).expect("write");
+            let got = read_file(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(got.len(), 1, "{name}");
+            assert_eq!(
+                parse_str(name, &format!("\u{feff}{text}"))
+                    .map(|v| v.len())
+                    .ok(),
+                Some(1),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn hidden_files_of_a_folder_are_not_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("01.json"), JSON).expect("write");
+        std::fs::write(dir.path().join(".#02-price.toml"), "garbage").expect("write");
+        let files = folder_files(dir.path()).expect("list");
+        assert_eq!(files, vec![dir.path().join("01.json")]);
+    }
+
+    #[test]
+    fn change_that_is_no_list_names_the_field() {
+        let e = err(
+            "f.json",
+            &JSON.replace(r#"[{"op":"terminate"}]"#, r#"{"op":"terminate"}"#),
+        );
+        assert!(e.starts_with("f.json:1:"), "{e}");
+        assert!(e.contains("`change` as a list of changes"), "{e}");
+        let e = err(
+            "f.toml",
+            &format!("{HEAD}change = {{ op = \"terminate\" }}\n"),
+        );
+        assert!(e.contains("`change` as a list of changes"), "{e}");
+        // `changes` is not another name for it.
+        let e = err("f.json", &JSON.replace("\"change\"", "\"changes\""));
+        assert!(e.contains("unknown field `changes`"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_json_lines_file_is_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = dir.path().join("empty.jsonl");
+        std::fs::write(&p, "\n\n").expect("write");
+        let e = read_file(&p).expect_err("empty").to_string();
+        assert!(
+            e.starts_with(&format!("{}: the file holds no amendment", p.display())),
+            "{e}"
+        );
+        let e = read_paths(&[PathBuf::from("-")], &mut &b""[..])
+            .expect_err("empty stdin")
+            .to_string();
+        assert!(e.starts_with("-: standard input held no amendment"), "{e}");
     }
 }

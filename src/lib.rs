@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod catalog;
 pub mod chain;
 pub mod codec;
 pub mod error;
@@ -46,6 +47,7 @@ pub mod merkle;
 pub mod model;
 pub mod note;
 pub mod picture;
+pub mod place;
 pub mod projection;
 pub mod proof;
 pub mod signfile;

@@ -659,6 +659,51 @@ impl Op {
         }
     }
 
+    /// What the change does, in one line: [`Op::describe`] and for `amend`
+    /// what it amends, for `establish` the title, for `retract` the reason
+    /// (`amend cloud.exclusivity: text, kind = "rofr"`).
+    pub fn summary(&self) -> String {
+        match self {
+            Op::Establish { title, .. } => format!("establish \"{title}\""),
+            Op::Add { clause, .. } => format!("add {clause}"),
+            Op::Amend {
+                clause,
+                heading,
+                text,
+                set,
+                unset,
+                until,
+                until_event,
+            } => {
+                let mut what = Vec::new();
+                if heading.is_some() {
+                    what.push("heading".to_string());
+                }
+                if text.is_some() {
+                    what.push("text".to_string());
+                }
+                for (k, v) in set {
+                    what.push(format!("{k} = {v}"));
+                }
+                for k in unset {
+                    what.push(format!("unset {k}"));
+                }
+                if let Some(u) = until {
+                    what.push(format!("until {u}"));
+                }
+                if let Some(e) = until_event {
+                    what.push(format!("until event {e}"));
+                }
+                format!("amend {clause}: {}", what.join(", "))
+            }
+            Op::Repeal { clause } => format!("repeal {clause}"),
+            Op::Occur { event, .. } => format!("occur {event}"),
+            Op::Rekey { party, key } => format!("rekey {party}: {}", key.name()),
+            Op::Retract { amendment, reason } => format!("retract {amendment}: {reason}"),
+            Op::Terminate { .. } => "terminate".to_string(),
+        }
+    }
+
     /// A short description: `amend compute.exclusivity`, `occur agi-verified`.
     pub fn describe(&self) -> String {
         match self {
@@ -1001,10 +1046,15 @@ impl Amendment {
                         ));
                     }
                     if let Some(w) = unset.windows(2).find(|w| w[0] >= w[1]) {
-                        return Err(Invalid::at(
-                            i,
-                            format!("`unset` names the term `{}` twice", w[1]),
-                        ));
+                        let m = if w[0] == w[1] {
+                            format!("`unset` names the term `{}` twice", w[1])
+                        } else {
+                            format!(
+                                "`unset` lists its terms out of order: `{}` before `{}` (stored amendments list them sorted)",
+                                w[0], w[1]
+                            )
+                        };
+                        return Err(Invalid::at(i, m));
                     }
                     if let Some(t) = unset.iter().find(|t| set.contains_key(*t)) {
                         return Err(Invalid::at(

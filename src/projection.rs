@@ -244,6 +244,12 @@ impl Replay {
                         c.since, c.amendment
                     )));
                 }
+                if self.clauses.len() >= CLAUSES_IN_FORCE_MAX {
+                    return Err(fail(format!(
+                        "the agreement has {} clauses in force on {d}, the limit (CLAUSES_IN_FORCE_MAX)",
+                        self.clauses.len()
+                    )));
+                }
                 self.check_event(until_event).map_err(fail)?;
                 self.clauses.insert(
                     clause.clone(),
@@ -309,6 +315,12 @@ impl Replay {
             Op::Occur { event, .. } => {
                 if let Some(on) = self.occurred.get(event) {
                     return Err(fail(format!("event `{event}` already occurred on {on}")));
+                }
+                if self.occurred.len() >= EVENTS_PER_AGREEMENT_MAX {
+                    return Err(fail(format!(
+                        "{} events already occurred in the agreement, the limit (EVENTS_PER_AGREEMENT_MAX)",
+                        self.occurred.len()
+                    )));
                 }
                 self.occurred.insert(event.clone(), d);
                 self.clauses
@@ -570,9 +582,8 @@ pub enum Segment {
     Added(String),
 }
 
-/// Largest product of word counts diffed word by word; beyond it the whole
-/// text is shown as replaced (bounds time and memory).
-pub const REDLINE_CELLS_MAX: usize = 4_000_000;
+pub use crate::limits::REDLINE_CELLS_MAX;
+use crate::limits::{CLAUSES_IN_FORCE_MAX, EVENTS_PER_AGREEMENT_MAX};
 
 /// A word-level redline from `a` to `b` (words are split on whitespace and
 /// rejoined with single spaces).
@@ -707,8 +718,19 @@ pub fn diff(
     to: Date,
     known: KnownAt,
 ) -> Result<Diff, ProjectionError> {
-    let a = state(agreement, entries, from, known)?;
-    let b = state(agreement, entries, to, known)?;
+    diff_views(agreement, entries, (from, known), (to, known))
+}
+
+/// The difference between two (date, view) states: with one date and two
+/// views, what a late correction changed in what was believed about that date.
+pub fn diff_views(
+    agreement: &AgreementId,
+    entries: &[Entry],
+    (from, known_from): (Date, KnownAt),
+    (to, known_to): (Date, KnownAt),
+) -> Result<Diff, ProjectionError> {
+    let a = state(agreement, entries, from, known_from)?;
+    let b = state(agreement, entries, to, known_to)?;
     let before: BTreeMap<&ClauseId, &Clause> = a.clauses.iter().map(|c| (&c.id, c)).collect();
     let after: BTreeMap<&ClauseId, &Clause> = b.clauses.iter().map(|c| (&c.id, c)).collect();
     let added = b
@@ -845,6 +867,72 @@ pub fn history(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn clauses_in_force_and_events_are_bounded() {
+        let id: AmendmentId = "a".parse().expect("id");
+        let est = Change {
+            effective: None,
+            op: Op::Establish {
+                title: "T".into(),
+                parties: Vec::new(),
+            },
+        };
+        let d: Date = "2024-01-01".parse().expect("date");
+        fn step<'a>(d: Date, id: &'a AmendmentId, change: &'a Change, pos: u32) -> Step<'a> {
+            Step {
+                date: d,
+                seq: 0,
+                pos,
+                id,
+                change,
+            }
+        }
+        let mut r = Replay::new();
+        r.apply(&step(d, &id, &est, 0)).expect("establish");
+        let adds: Vec<Change> = (0..=crate::limits::CLAUSES_IN_FORCE_MAX)
+            .map(|i| Change {
+                effective: None,
+                op: Op::Add {
+                    clause: format!("c{i}").parse().expect("clause"),
+                    heading: None,
+                    text: "t".into(),
+                    terms: Default::default(),
+                    until: None,
+                    until_event: None,
+                },
+            })
+            .collect();
+        let (last, first) = adds.split_last().expect("adds");
+        for (i, c) in first.iter().enumerate() {
+            r.apply(&step(d, &id, c, i as u32 + 1))
+                .expect("within the limit");
+        }
+        let e = r
+            .apply(&step(d, &id, last, first.len() as u32 + 1))
+            .expect_err("over the limit");
+        assert!(e.reason.contains("CLAUSES_IN_FORCE_MAX"), "{}", e.reason);
+        let mut r = Replay::new();
+        r.apply(&step(d, &id, &est, 0)).expect("establish");
+        r.occurred = (0..crate::limits::EVENTS_PER_AGREEMENT_MAX)
+            .map(|i| (format!("e{i}").parse().expect("event"), d))
+            .collect();
+        let occur = Change {
+            effective: None,
+            op: Op::Occur {
+                event: "one-more".parse().expect("event"),
+                note: None,
+            },
+        };
+        let e = r
+            .apply(&step(d, &id, &occur, 1))
+            .expect_err("over the limit");
+        assert!(
+            e.reason.contains("EVENTS_PER_AGREEMENT_MAX"),
+            "{}",
+            e.reason
+        );
+    }
+
     use super::*;
 
     fn words(segs: &[Segment]) -> (String, String) {

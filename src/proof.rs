@@ -162,6 +162,39 @@ pub fn prove_consistency<S: Store>(
     })
 }
 
+/// When a proof was made for another ledger or another tree size than the
+/// checkpoints given: what does not match. Such a pairing proves nothing
+/// either way (nothing is shown to be tampered with); `None` when they go
+/// together.
+pub fn mismatch(p: &Proof, cp: &CheckpointText, old: Option<&CheckpointText>) -> Option<String> {
+    let (origin, sizes, cp_sizes) = match p {
+        Proof::Inclusion(p) => (
+            &p.origin,
+            format!("{} entries", p.tree_size),
+            (p.tree_size != cp.size).then(|| format!("{} entries", cp.size)),
+        ),
+        Proof::Consistency(p) => {
+            let old_size = old.map_or(p.old_size, |o| o.size);
+            (
+                &p.origin,
+                format!("{} → {} entries", p.old_size, p.tree_size),
+                (p.old_size != old_size || p.tree_size != cp.size)
+                    .then(|| format!("{old_size} → {} entries", cp.size)),
+            )
+        }
+    };
+    let other_ledger = origin != &cp.origin || old.is_some_and(|o| &o.origin != origin);
+    if other_ledger {
+        return Some(format!(
+            "the proof is for the ledger `{origin}`, the checkpoint is of `{}`: they do not go together",
+            cp.origin
+        ));
+    }
+    cp_sizes.map(|theirs| {
+        format!("the proof is for {sizes}, the checkpoint for {theirs}: they do not go together")
+    })
+}
+
 /// Checks an inclusion proof against a checkpoint; returns the entry it proves.
 pub fn verify_inclusion(p: &InclusionProof, cp: &CheckpointText) -> Result<Entry, String> {
     if p.proof != "inclusion" {

@@ -31,10 +31,7 @@ use crate::model::*;
 use crate::projection::{self, Conflict, ProjectionError, Replay, State};
 use crate::store::{Store, Write};
 
-/// A snapshot is written at a page start once this many steps, or as many
-/// steps as clauses are in force (whichever is more), follow the previous
-/// one: snapshots then take no more room than the steps they skip.
-pub const SNAPSHOT_STEPS_MIN: usize = 32;
+pub use crate::limits::SNAPSHOT_SPACING_STEPS_MIN as SNAPSHOT_STEPS_MIN;
 
 /// The first key after every step on `date`.
 fn after_date(date: Date) -> StepKey {

@@ -1,7 +1,7 @@
 //! The audit of a store: its steps in order, the entries streaming on this
 //! thread while a second thread sums the stored keys and replays the pages.
 
-use crate::chain::{Checkpoint, Origin};
+use crate::chain::{self, Checkpoint, Origin};
 use crate::layout::{self, keys, Head, StoredEntry, LAYOUT_VERSION};
 use crate::store::{Store, StoreError};
 
@@ -9,7 +9,7 @@ use super::keys::{
     first_key_failure, implied_keys, key_hash, stored_keys, MultisetHash, StoredKeys,
 };
 use super::projections::{stored_steps, Projections};
-use super::{fail, short, Expect, Failure, Kind, Report, Verifier};
+use super::{fail, Expect, Failure, Kind, Report, Verifier};
 
 /// Audits a store: every entry, link, index and the head.
 pub fn audit_store<S: Store + ?Sized>(
@@ -163,19 +163,16 @@ pub fn audit_store<S: Store + ?Sized>(
         return done(
             report,
             Some(&v),
-            fail(
-                seq,
-                Kind::HeadMismatch,
+            fail(seq, Kind::HeadMismatch, {
+                let (said, given) = chain::short_pair(&head.chain, &v.head().hash);
                 format!(
-                    "the head metadata says {} entries ending {} (recorded {}), the entries give {} ending {} (recorded {})",
+                    "the head metadata says {} entries ending {said} (recorded {}), the entries give {} ending {given} (recorded {})",
                     head.count,
-                    short(&head.chain),
                     head.recorded_at.map_or("-".into(), |t| t.to_string()),
                     count,
-                    short(&v.head().hash),
                     v.last_time.map_or("-".into(), |t| t.to_string())
-                ),
-            ),
+                )
+            }),
         );
     }
     // The witness of the last acknowledged write.

@@ -5,7 +5,7 @@ use crate::codec::{self, Entry};
 use crate::merkle::{self, Frontier};
 use crate::model::RecordedAt;
 
-use super::{fail, short, Failure, Kind};
+use super::{fail, Failure, Kind};
 
 /// Checks a chain entry by entry, from the bytes: shared by the ledger
 /// audit, the export audit and import.
@@ -116,15 +116,10 @@ impl Verifier {
         }
         let leaf = chain::leaf(bytes);
         if &leaf != stored_leaf {
-            return Err(fail(
-                Some(seq),
-                Kind::LeafMismatch,
-                format!(
-                    "the entry's bytes hash to {}, not to its stored leaf {}",
-                    short(&leaf),
-                    short(stored_leaf)
-                ),
-            ));
+            return Err(fail(Some(seq), Kind::LeafMismatch, {
+                let (got, stored) = chain::short_pair(&leaf, stored_leaf);
+                format!("the entry's bytes hash to {got}, not to its stored leaf {stored}")
+            }));
         }
         let e = codec::decode_entry(bytes).map_err(|d| fail(Some(seq), Kind::Decode, d.0))?;
         if e.seq != seq {
@@ -139,16 +134,14 @@ impl Verifier {
         }
         let link = chain::link(&self.prev, seq, &leaf);
         if &link != stored_chain {
-            return Err(fail(
-                Some(seq),
-                Kind::LinkMismatch,
-                format!(
-                    "its chain hash should be {} from entry {} but is {}",
-                    short(&link),
-                    seq.wrapping_sub(1) as i128,
-                    short(stored_chain)
-                ),
-            ));
+            return Err(fail(Some(seq), Kind::LinkMismatch, {
+                let (want, stored) = chain::short_pair(&link, stored_chain);
+                let from = match seq.checked_sub(1) {
+                    Some(p) => format!("entry {p}"),
+                    None => "the genesis hash".to_string(),
+                };
+                format!("its chain hash should be {want} from {from} but is {stored}")
+            }));
         }
         if self.last_time.is_some_and(|t| e.recorded_at < t) {
             return Err(fail(
@@ -193,13 +186,18 @@ impl Verifier {
                     "the ledger holds {} entries, fewer than the checkpoint's {}: its tail was truncated", self.next, cp.count
                 )));
             }
-            if cp.count == 0
-                && (cp.chain != self.genesis || cp.root.is_some_and(|r| r != merkle::empty_root()))
-            {
+            if cp.count == 0 && cp.chain != self.genesis {
                 return Err(fail(
                     None,
                     Kind::CheckpointMismatch,
                     "the checkpoint's hash is not this ledger's genesis hash",
+                ));
+            }
+            if cp.count == 0 && cp.root.is_some_and(|r| r != merkle::empty_root()) {
+                return Err(fail(
+                    None,
+                    Kind::CheckpointMismatch,
+                    "the checkpoint of size 0 has a Merkle root other than the empty tree's",
                 ));
             }
         }

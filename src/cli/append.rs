@@ -2,18 +2,22 @@
 
 use std::path::PathBuf;
 
+use pactum::catalog::{self, RetractedBy};
 use pactum::error::{Error, Location};
 use pactum::input::{self, Sourced};
 use pactum::ledger::{AppendOptions, AppendReport, Outcome};
 use pactum::model::{Amendment, RecordedAt};
-use pactum::store::{MemStore, SledStore, Store};
-use pactum::Ledger;
+use pactum::place;
+use pactum::store::Store;
 use serde::Serialize;
 
-use super::{now, Ctx, Fail, Out};
+use super::{new_origin, now, Ctx, Fail, Out};
 
 /// Append amendment files.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  pactum append fixtures/microsoft-openai          # a folder: its *.toml, *.json, *.jsonl in name order\n  pactum append --dry-run 2026-06-01-price.toml    # judge only; write nothing\n  pactum append --expect-head 7 new.jsonl          # refuse unless the ledger holds 7 entries\n  cat batch.jsonl | pactum append -"
+)]
 pub struct Args {
     /// Files (.toml, .json, .jsonl), folders, or `-` for JSON Lines on standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -36,19 +40,38 @@ struct JsonItem<'a> {
     amendment: &'a str,
     seq: u64,
     status: &'static str,
+    /// For an `existing` amendment that a later entry retracted: that entry (`#N`).
+    retracted_by: Option<String>,
 }
 
+/// `append --json`. `head` is the checkpoint after the append; a dry run
+/// has none (its hash would depend on the time of the real append): `null`,
+/// and `entries` says how many entries the ledger would hold.
 #[derive(Serialize)]
 struct JsonReport<'a> {
     dry_run: bool,
     appended: usize,
     existing: usize,
-    head: String,
+    entries: u64,
+    head: Option<String>,
     recorded_at: String,
     amendments: Vec<JsonItem<'a>>,
 }
 
-pub(crate) fn locate(sources: &[Sourced], e: Error) -> Error {
+fn locate(ctx: &Ctx<'_>, sources: &[Sourced], e: Error) -> Error {
+    match ctx.open() {
+        Ok(l) => locate_in(Some(&*l), sources, e),
+        Err(_) => locate_in(None::<&pactum::Ledger<pactum::store::MemStore>>, sources, e),
+    }
+}
+
+/// The refusal `e` of an append of `sources`, located at its file and line,
+/// with a hint for a clause no amendment of `ledger` (or of `sources`) named.
+pub(crate) fn locate_in<S: Store>(
+    ledger: Option<&pactum::Ledger<S>>,
+    sources: &[Sourced],
+    e: Error,
+) -> Error {
     match e {
         Error::Refused(r) => {
             let location = sources
@@ -59,25 +82,58 @@ pub(crate) fn locate(sources: &[Sourced], e: Error) -> Error {
                     line: None,
                     column: None,
                 });
+            let hint = sources
+                .get(r.index)
+                .and_then(|s| unknown_clause_hint(ledger, sources, &s.amendment, &r))
+                .unwrap_or_default();
             Error::Input {
                 location,
-                message: r.to_string(),
+                message: format!("{r}{hint}"),
             }
         }
         other => other,
     }
 }
 
-fn append_to<S: Store>(
-    ledger: &Ledger<S>,
+/// For a change refused because its clause is not in force: when no
+/// amendment of the agreement (recorded, or earlier in this batch) ever
+/// named that clause, say so, with the nearest name.
+fn unknown_clause_hint<S: Store>(
+    ledger: Option<&pactum::Ledger<S>>,
     sources: &[Sourced],
-    amendments: &[Amendment],
-    now: RecordedAt,
-    opts: AppendOptions,
-) -> Result<AppendReport, Fail> {
-    ledger
-        .append(amendments, now, opts)
-        .map_err(|e| Fail::Error(locate(sources, e)))
+    a: &Amendment,
+    r: &pactum::error::Refusal,
+) -> Option<String> {
+    let (i, _) = r.change.as_ref()?;
+    let clause = a.changes.get(*i)?.op.clause()?;
+    if !r.message.contains("is not in force") {
+        return None;
+    }
+    let mut entries = match ledger {
+        Some(l) => l.agreement_entries(&a.agreement).ok()?,
+        None => Vec::new(),
+    };
+    entries.extend(
+        sources
+            .iter()
+            .take(r.index)
+            .filter(|s| s.amendment.agreement == a.agreement)
+            .map(|s| pactum::codec::Entry {
+                seq: 0,
+                recorded_at: RecordedAt(0),
+                amendment: s.amendment.clone(),
+            }),
+    );
+    if catalog::names_clause(&entries, clause.as_str()) {
+        return None;
+    }
+    let near = catalog::near_clause(&entries, clause.as_str())
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
+    Some(format!(
+        " (no amendment of `{}` ever added a clause `{clause}`{near})",
+        a.agreement
+    ))
 }
 
 /// The ledger does not store keys and signatures yet (the entry version
@@ -119,13 +175,9 @@ pub(crate) fn read_sources(args: &Args) -> Result<Vec<Sourced>, Fail> {
     Ok(input::read_paths(&args.paths, &mut stdin.lock())?)
 }
 
-/// `append` of amendments already read.
+/// `append` of amendments already read (by this process, or by a client
+/// of the server, which holds the ledger).
 pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Result<(), Fail> {
-    if sources.is_empty() {
-        return Err(Fail::Error(Error::Usage(
-            "no amendment found in the input".into(),
-        )));
-    }
     refuse_signed(&sources)?;
     let amendments: Vec<Amendment> = sources.iter().map(|s| s.amendment.clone()).collect();
     let now = RecordedAt::from_timestamp(now()?);
@@ -133,58 +185,50 @@ pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Res
         dry_run: args.dry_run,
         expect_head: args.expect_head,
     };
-    if let Some(held) = ctx.held {
-        let report = append_to(held, &sources, &amendments, now, opts)?;
-        return print(ctx, args, &sources, &report);
-    }
-    // A folder with sled's files but no ledger (a creation that never
-    // committed: killed, or still running in another process) is no ledger.
-    let store = if SledStore::exists(ctx.ledger) {
-        Some(SledStore::open_with_cache(
-            ctx.ledger,
-            ctx.wait,
-            pactum::store::WRITE_CACHE,
-        )?)
-    } else {
-        None
+    let report = match ctx.held {
+        Some(held) => held
+            .append(&amendments, now, opts)
+            .map_err(|e| Fail::Error(locate_in(Some(held), &sources, e)))?,
+        None => place::append(ctx.ledger, ctx.wait, &amendments, now, opts, new_origin)
+            .map_err(|e| Fail::Error(locate(ctx, &sources, e)))?,
     };
-    let holds = match &store {
-        Some(s) => pactum::layout::read_origin(s)?.is_some(),
-        None => false,
-    };
-    let report = if !holds {
-        // Validate in memory first, so a refused append creates nothing on disk.
-        let mem = Ledger::create(MemStore::default(), [0; 16])?;
-        let trial = append_to(
-            &mem,
-            &sources,
-            &amendments,
-            now,
-            AppendOptions {
-                dry_run: true,
-                ..opts
-            },
-        )?;
-        if args.dry_run {
-            trial
-        } else {
-            match store {
-                Some(s) => {
-                    let ledger = Ledger::open_or_create(s, super::new_origin)?;
-                    append_to(&ledger, &sources, &amendments, now, opts)?
-                }
-                None => append_to(&*ctx.open_or_create()?, &sources, &amendments, now, opts)?,
-            }
+    let retracted = if report
+        .outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Existing { .. }))
+    {
+        match ctx.open() {
+            Ok(ledger) => retractions(&ledger, &sources, &report)?,
+            Err(_) => vec![None; sources.len()],
         }
     } else {
-        let ledger = Ledger::open(store.expect("checked"))?;
-        append_to(&ledger, &sources, &amendments, now, opts)?
+        vec![None; sources.len()]
     };
-    print(ctx, args, &sources, &report)
+    print(ctx, args, &sources, &report, &retracted)
+}
+
+/// For each amendment already recorded, the later entry that retracted it (if any).
+pub(crate) fn retractions<S: Store>(
+    ledger: &pactum::Ledger<S>,
+    sources: &[Sourced],
+    report: &AppendReport,
+) -> Result<Vec<Option<RetractedBy>>, Fail> {
+    let mut retracted: Vec<Option<RetractedBy>> = vec![None; sources.len()];
+    for (k, (s, o)) in sources.iter().zip(&report.outcomes).enumerate() {
+        if matches!(o, Outcome::Existing { .. }) {
+            retracted[k] = catalog::retracted_by(ledger, &s.amendment.agreement, &s.amendment.id)?;
+        }
+    }
+    Ok(retracted)
 }
 
 /// `append --json`.
-pub(crate) fn report_json(dry_run: bool, sources: &[Sourced], report: &AppendReport) -> String {
+pub(crate) fn report_json(
+    dry_run: bool,
+    sources: &[Sourced],
+    report: &AppendReport,
+    retracted: &[Option<RetractedBy>],
+) -> String {
     let appended = report
         .outcomes
         .iter()
@@ -194,7 +238,8 @@ pub(crate) fn report_json(dry_run: bool, sources: &[Sourced], report: &AppendRep
     let amendments = sources
         .iter()
         .zip(&report.outcomes)
-        .map(|(s, o)| JsonItem {
+        .zip(retracted)
+        .map(|((s, o), r)| JsonItem {
             file: s.location.to_string(),
             agreement: s.amendment.agreement.as_str(),
             amendment: s.amendment.id.as_str(),
@@ -205,13 +250,15 @@ pub(crate) fn report_json(dry_run: bool, sources: &[Sourced], report: &AppendRep
                 Outcome::Appended { .. } => "appended",
                 Outcome::Existing { .. } => "existing",
             },
+            retracted_by: r.as_ref().map(|r| format!("#{} {}", r.seq, r.amendment)),
         })
         .collect();
     super::read::pretty(&JsonReport {
         dry_run,
         appended,
         existing,
-        head: report.head.to_string(),
+        entries: report.head.count,
+        head: (!dry_run).then(|| report.head.to_string()),
         recorded_at: report.recorded_at.to_string(),
         amendments,
     })
@@ -222,6 +269,7 @@ fn print(
     args: &Args,
     sources: &[Sourced],
     report: &AppendReport,
+    retracted: &[Option<RetractedBy>],
 ) -> Result<(), Fail> {
     let mut out = Out::new();
     let appended = report
@@ -231,7 +279,10 @@ fn print(
         .count();
     let existing = report.outcomes.len() - appended;
     if args.json {
-        out.raw(&report_json(args.dry_run, sources, report))?;
+        out.raw(&report_json(args.dry_run, sources, report, retracted))?;
+        return out.done();
+    }
+    if ctx.quiet {
         return out.done();
     }
     if sources.len() <= 40 {
@@ -245,11 +296,22 @@ fn print(
             .map(|s| s.amendment.id.as_str().len())
             .max()
             .unwrap_or(0);
-        for (s, o) in sources.iter().zip(&report.outcomes) {
-            let (seq, what) = match o {
-                Outcome::Appended { seq, .. } if args.dry_run => (*seq, "would be appended"),
-                Outcome::Appended { seq, .. } => (*seq, "appended"),
-                Outcome::Existing { seq } => (*seq, "already recorded, unchanged"),
+        for ((s, o), r) in sources.iter().zip(&report.outcomes).zip(retracted) {
+            let (seq, what) = match (o, r) {
+                (Outcome::Appended { seq, .. }, _) if args.dry_run => {
+                    (*seq, "would be appended".to_string())
+                }
+                (Outcome::Appended { seq, .. }, _) => (*seq, "appended".to_string()),
+                (Outcome::Existing { seq }, None) => {
+                    (*seq, "already recorded, unchanged".to_string())
+                }
+                (Outcome::Existing { seq }, Some(r)) => (
+                    *seq,
+                    format!(
+                        "already recorded, and retracted by #{} {} (record it under a new id to restore it)",
+                        r.seq, r.amendment
+                    ),
+                ),
             };
             out.line(format!(
                 "#{seq:<5} {:<width$}  {:<idw$}  {what}",
@@ -276,6 +338,14 @@ fn print(
         summary.push_str(&format!(" to {}", ctx.ledger.display()));
     }
     out.line(summary)?;
-    out.line(format!("head {}", report.head))?;
+    if args.dry_run {
+        // The hash depends on the time the entries are recorded: none to show.
+        out.line(format!(
+            "the ledger would hold {} entries (its head hash is fixed when they are recorded)",
+            report.head.count
+        ))?;
+    } else {
+        out.line(format!("head {}", report.head))?;
+    }
     out.done()
 }

@@ -1,14 +1,27 @@
 //! Command-line glue: clap types (help text is the doc comments), opening the
-//! ledger, time, output and exit codes. One file per group of subcommands.
+//! ledger, time, output and exit codes. One file per subcommand (`read.rs`
+//! holds what the readers share, `out.rs` the output).
 
 pub(crate) mod append;
-pub(crate) mod integrity;
+pub(crate) mod audit;
+pub(crate) mod checkpoint;
+pub(crate) mod diff;
+pub(crate) mod export;
+pub(crate) mod head;
+pub(crate) mod history;
+mod import;
 mod keys;
+pub(crate) mod list;
+pub(crate) mod log;
 pub(crate) mod out;
-pub(crate) mod proofs;
+mod prove;
 pub(crate) mod read;
 pub(crate) mod remote;
+mod shell;
+mod show;
+pub(crate) mod state;
 pub(crate) mod timeline;
+mod verify;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -18,7 +31,7 @@ use clap::{Parser, Subcommand};
 use pactum::error::Error;
 use pactum::model::{Date, RecordedAt};
 use pactum::projection::KnownAt;
-use pactum::store::{SledStore, Store, StoreError};
+use pactum::store::{AnyStore, StoreError};
 use pactum::Ledger;
 
 pub use out::Out;
@@ -31,8 +44,9 @@ pub use out::Out;
 #[derive(Parser, Debug)]
 #[command(name = "pactum", version, max_term_width = 100)]
 pub struct Cli {
-    /// The ledger: a sled database folder, or the URL of a `pactum serve`
-    /// (`http://HOST:PORT`; the token is taken from PACTUM_TOKEN).
+    /// The ledger: a sled database folder, a `postgresql://` URL, or the
+    /// URL of a `pactum serve` (`http://HOST:PORT`; the token is taken from
+    /// PACTUM_TOKEN).
     #[arg(
         long,
         global = true,
@@ -49,8 +63,41 @@ pub struct Cli {
         value_name = "SECONDS"
     )]
     wait: f64,
+    /// Colour the redline of `diff` (red removed, green added): auto (on a
+    /// terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    color: Color,
+    /// Print only what the command is for (data, JSON, errors): no
+    /// confirmations, summaries or notes.
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// When to colour output.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    /// On a terminal, unless the NO_COLOR variable is set (and not empty).
+    Auto,
+    /// Always (also into a pipe or a file).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Color {
+    /// Whether standard output gets colour.
+    fn on(self) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -59,25 +106,25 @@ enum Command {
     /// file-name order; `-` reads JSON Lines from standard input.
     Append(append::Args),
     /// What an agreement said on a date, as known at a moment.
-    State(read::StateArgs),
+    State(state::StateArgs),
     /// Clauses added, removed and changed between two dates, with a word-level redline.
-    Diff(read::DiffArgs),
+    Diff(diff::DiffArgs),
     /// The amendments of an agreement in effective order, with what each did.
-    History(read::HistoryArgs),
+    History(history::HistoryArgs),
     /// The entries: seq, recorded time, agreement, amendment, effective date, chain hash.
-    Log(read::LogArgs),
+    Log(log::LogArgs),
     /// The agreements: title, parties, amendments, first and last effective date, status today.
-    List(read::ListArgs),
+    List(list::ListArgs),
     /// Verify every entry, link, index and the head; or an export file, offline.
-    Audit(integrity::AuditArgs),
+    Audit(audit::AuditArgs),
     /// Print the checkpoint N:HASH (entry count and chain hash).
-    Head(integrity::HeadArgs),
+    Head(head::HeadArgs),
     /// Print the full checkpoint: origin, size, Merkle root, chain hash.
-    Checkpoint(proofs::CheckpointArgs),
+    Checkpoint(checkpoint::CheckpointArgs),
     /// Print a proof that an amendment is in the ledger, or that it extends an older size.
-    Prove(proofs::ProveArgs),
+    Prove(prove::ProveArgs),
     /// Check a proof against checkpoint files, with no ledger at all.
-    Verify(proofs::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Ed25519 keys for signing amendments and checkpoints (C2SP signed-note form).
     Key(keys::KeyArgs),
     /// Add your signature to the amendments in files (in place), or print
@@ -87,9 +134,16 @@ enum Command {
     /// cosigned, and print it with your cosignature added.
     Cosign(keys::CosignArgs),
     /// Write a verified JSON Lines copy of the whole ledger.
-    Export(integrity::ExportArgs),
+    Export(export::ExportArgs),
     /// Rebuild an empty ledger from an export, reproducing every hash.
-    Import(integrity::ImportArgs),
+    Import(import::ImportArgs),
+    /// One amendment whole: its text, terms and dates, its entry and hashes,
+    /// and the retraction that voids it, if any.
+    Show(show::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), e.g. `pactum man > pactum.1`.
+    Man(shell::ManArgs),
     /// The agreement over time as SVG, HTML or its JSON layout.
     Timeline(timeline::Args),
     /// Serve the ledger over HTTP: a JSON API and pages (writes need a token).
@@ -126,13 +180,24 @@ impl From<std::io::Error> for Fail {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             Fail::Pipe
         } else {
-            Fail::Error(Error::Usage(format!("cannot write output: {e}")))
+            Fail::Error(Error::Io {
+                message: format!("cannot write output: {e}"),
+                kind: e.kind(),
+            })
         }
     }
 }
 
 pub(crate) fn usage(msg: impl Into<String>) -> Fail {
     Fail::Error(Error::Usage(msg.into()))
+}
+
+/// An I/O failure on a file the user named: `what` the path, `doing` the verb.
+fn io_error(path: &Path, doing: &str, e: std::io::Error) -> Error {
+    Error::Io {
+        message: format!("{}: cannot {doing}: {e}", path.display()),
+        kind: e.kind(),
+    }
 }
 
 /// Runs the command line; returns the exit code.
@@ -164,6 +229,10 @@ pub fn main() -> i32 {
     match result {
         Ok(Ok(())) => 0,
         Ok(Err(Fail::Pipe)) => 0,
+        Ok(Err(Fail::Error(Error::Io {
+            kind: std::io::ErrorKind::BrokenPipe,
+            ..
+        }))) => 0,
         Ok(Err(Fail::Integrity)) => 1,
         Ok(Err(Fail::Error(e))) => {
             let code = exit_code(&e);
@@ -196,12 +265,26 @@ pub(crate) fn escape_controls(s: &str) -> String {
         .collect()
 }
 
+/// The library's message, with the command line's words added once, here.
 pub(crate) fn describe(cli: &Cli, e: &Error) -> String {
     match e {
         Error::Store(StoreError::Busy { path }) => format!(
             "the ledger {path} is in use by another process (waited {}s; see --wait)",
             cli.wait
         ),
+        Error::HeadMismatch { expected, actual } => format!(
+            "the ledger holds {actual} entries, not the {expected} that --expect-head requires; nothing was appended"
+        ),
+        Error::Missing(path) => format!(
+            "no ledger at {}: append amendments to create one, or pass --ledger PATH",
+            path.display()
+        ),
+        Error::Damaged { .. } => format!(
+            "{e}; run `pactum audit` for details, and re-import an earlier export if you have one"
+        ),
+        Error::Store(StoreError::Damaged(_)) => {
+            format!("{e}; re-import an earlier export if you have one (`pactum import`)")
+        }
         other => other.to_string(),
     }
 }
@@ -210,6 +293,8 @@ fn run(cli: &Cli) -> Result<(), Fail> {
     let ctx = Ctx {
         ledger: &cli.ledger,
         wait: Duration::from_secs_f64(cli.wait.clamp(0.0, 86_400.0)),
+        quiet: cli.quiet,
+        color: cli.color.on(),
         held: None,
     };
     dispatch(&ctx, &cli.command)
@@ -218,21 +303,24 @@ fn run(cli: &Cli) -> Result<(), Fail> {
 fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<(), Fail> {
     match command {
         Command::Append(a) => append::run(ctx, a),
-        Command::State(a) => read::state(ctx, a),
-        Command::Diff(a) => read::diff(ctx, a),
-        Command::History(a) => read::history(ctx, a),
-        Command::Log(a) => read::log(ctx, a),
-        Command::List(a) => read::list(ctx, a),
-        Command::Audit(a) => integrity::audit(ctx, a),
-        Command::Head(a) => integrity::head(ctx, a),
-        Command::Checkpoint(a) => proofs::checkpoint(ctx, a),
-        Command::Prove(a) => proofs::prove(ctx, a),
-        Command::Verify(a) => proofs::verify(a),
+        Command::State(a) => state::state(ctx, a),
+        Command::Diff(a) => diff::diff(ctx, a),
+        Command::History(a) => history::history(ctx, a),
+        Command::Log(a) => log::log(ctx, a),
+        Command::List(a) => list::list(ctx, a),
+        Command::Audit(a) => audit::audit(ctx, a),
+        Command::Head(a) => head::head(ctx, a),
+        Command::Checkpoint(a) => checkpoint::checkpoint(ctx, a),
+        Command::Prove(a) => prove::prove(ctx, a),
+        Command::Verify(a) => verify::verify(ctx, a),
+        Command::Export(a) => export::export(ctx, a),
+        Command::Import(a) => import::import(ctx, a),
+        Command::Show(a) => show::run(ctx, a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
         Command::Key(a) => keys::key(a),
         Command::Cosign(a) => keys::cosign(a),
         Command::Sign(a) => keys::sign(a),
-        Command::Export(a) => integrity::export(ctx, a),
-        Command::Import(a) => integrity::import(ctx, a),
         Command::Timeline(a) => timeline::run(ctx, a),
         Command::Serve(a) => crate::serve::run(ctx, a),
         Command::Token(c) => crate::serve::auth::run(c),
@@ -240,24 +328,31 @@ fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<(), Fail> {
 }
 
 /// What every command gets: where the ledger is, how long to wait for it,
-/// and, when the server runs the command for a client, the ledger it holds.
+/// how to print, and, when the server runs the command for a client, the
+/// ledger it holds.
 pub struct Ctx<'a> {
     ledger: &'a Path,
     wait: Duration,
-    held: Option<&'a Ledger<SledStore>>,
+    /// `-q`: no confirmations, summaries or notes.
+    quiet: bool,
+    /// Colour on standard output (`--color`, `NO_COLOR`).
+    color: bool,
+    /// The ledger the server holds (sled or PostgreSQL), when it runs the
+    /// command for a client.
+    held: Option<&'a Ledger<AnyStore>>,
 }
 
 /// An open ledger: the command's own, or the one the server holds.
 pub enum Held<'a> {
     /// Opened by this command.
-    Own(Box<Ledger<SledStore>>),
+    Own(Box<Ledger<AnyStore>>),
     /// Held by the server.
-    Lent(&'a Ledger<SledStore>),
+    Lent(&'a Ledger<AnyStore>),
 }
 
 impl std::ops::Deref for Held<'_> {
-    type Target = Ledger<SledStore>;
-    fn deref(&self) -> &Ledger<SledStore> {
+    type Target = Ledger<AnyStore>;
+    fn deref(&self) -> &Ledger<AnyStore> {
         match self {
             Held::Own(l) => l,
             Held::Lent(l) => l,
@@ -276,26 +371,29 @@ impl<'a> Ctx<'a> {
         if let Some(l) = self.held {
             return Ok(Held::Lent(l));
         }
-        if !SledStore::exists(self.ledger) {
-            return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
-        }
-        let store = SledStore::open(self.ledger, self.wait)?;
-        // sled's files without a ledger: a creation that never committed.
-        if pactum::layout::read_origin(&store)?.is_none()
-            && pactum::layout::read_witness(store.witness_get()?.as_deref())
-                == pactum::layout::Witness::None
-        {
-            return Err(Fail::Error(Error::Missing(self.ledger.to_path_buf())));
-        }
-        Ok(Held::Own(Box::new(Ledger::open(store)?)))
+        Ok(Held::Own(Box::new(pactum::place::open(
+            self.ledger,
+            self.wait,
+        )?)))
     }
 
-    /// Opens the ledger for writing, creating it when missing.
+    /// Opens the ledger for writing (sled or PostgreSQL), creating it when
+    /// missing: the server's ledger.
     pub(crate) fn open_or_create(&self) -> Result<Held<'a>, Fail> {
         if let Some(l) = self.held {
             return Ok(Held::Lent(l));
         }
-        let store = SledStore::open_with_cache(self.ledger, self.wait, pactum::store::WRITE_CACHE)?;
+        let store = match pactum::place::pg_url(self.ledger) {
+            Some(url) => AnyStore::Pg(pactum::store::PgStore::connect(url, true)?),
+            None => {
+                pactum::place::usable(self.ledger)?;
+                AnyStore::Sled(pactum::store::SledStore::open_with_cache(
+                    self.ledger,
+                    self.wait,
+                    pactum::store::WRITE_CACHE,
+                )?)
+            }
+        };
         Ok(Held::Own(Box::new(Ledger::open_or_create(
             store, new_origin,
         )?)))

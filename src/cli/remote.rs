@@ -16,7 +16,7 @@ use std::time::Duration;
 use pactum::error::Location;
 use pactum::input::Sourced;
 use pactum::model::Amendment;
-use pactum::store::SledStore;
+use pactum::store::AnyStore;
 use pactum::Ledger;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,7 @@ pub fn parse(req: &CliRequest) -> Result<(Cli, bool, bool), String> {
         | Command::Checkpoint(_)
         | Command::Prove(_)
         | Command::Export(_)
+        | Command::Show(_)
         | Command::Timeline(_) => false,
         Command::Verify(_) => return refuse("verify"),
         Command::Key(_) => return refuse("key"),
@@ -120,17 +121,22 @@ pub fn parse(req: &CliRequest) -> Result<(Cli, bool, bool), String> {
         Command::Import(_) => return refuse("import"),
         Command::Serve(_) => return refuse("serve"),
         Command::Token(_) => return refuse("token"),
+        Command::Completions(_) => return refuse("completions"),
+        Command::Man(_) => return refuse("man"),
     };
     let exclusive = write || matches!(cli.command, Command::Audit(_));
     Ok((cli, write, exclusive))
 }
 
 /// Server side: runs a parsed command on the held ledger, capturing what it prints.
-pub fn execute(ledger: &Ledger<SledStore>, req: CliRequest, cli: Cli) -> CliAnswer {
+pub fn execute(ledger: &Ledger<AnyStore>, req: CliRequest, cli: Cli) -> CliAnswer {
     let path = std::path::PathBuf::from(&req.ledger);
     let ctx = Ctx {
         ledger: &path,
         wait: Duration::ZERO,
+        quiet: cli.quiet,
+        // No terminal on the server's side: colour only when asked always.
+        color: cli.color == super::Color::Always,
         held: Some(ledger),
     };
     let (result, stdout) = out::capture(|| {
@@ -193,6 +199,8 @@ pub fn run(cli: &Cli, url: &str) -> Option<i32> {
         | Command::Token(_)
         | Command::Key(_)
         | Command::Sign(_)
+        | Command::Completions(_)
+        | Command::Man(_)
         | Command::Cosign(_) => return None,
         Command::Audit(a) if a.file.is_some() => return None,
         Command::Import(_) => {

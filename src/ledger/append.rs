@@ -113,8 +113,15 @@ impl<S: Store> Ledger<S> {
                 .admit(&mut tip.cache, &entry)?
                 .map_err(|(change, message)| refuse(change, message))?;
             let entry_bytes = codec::encode_entry(&entry).map_err(|e| refuse(None, e.0))?;
-            // Pair assertion: what we write decodes to what we meant.
-            debug_assert_eq!(codec::decode_entry(&entry_bytes).as_ref(), Ok(&entry));
+            // Pair assertion, always on: what we write decodes to what we
+            // meant (the reader's checks, run before the write).
+            if codec::decode_entry(&entry_bytes).as_ref() != Ok(&entry) {
+                return Err(refuse(
+                    None,
+                    "the entry's encoding does not decode to itself (a bug in pactum: please report it)"
+                        .to_string(),
+                ));
+            }
             let leaf = chain::leaf(&entry_bytes);
             let link = chain::link(&next.chain, entry.seq, &leaf);
             stage(&mut writes, &mut tree, &entry, &entry_bytes, &leaf, &link);

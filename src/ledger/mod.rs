@@ -35,8 +35,7 @@ mod read;
 
 pub use crate::layout::{Head, LAYOUT_VERSION};
 
-/// At most this many agreements' timelines stay cached in a writer between appends.
-const CACHE_AGREEMENTS: usize = 256;
+use crate::limits::WRITER_CACHED_AGREEMENTS_MAX as CACHE_AGREEMENTS;
 
 /// What the writer holds: the head, the Merkle tree's right edge, and the
 /// timelines of recently written agreements (as stored after the last commit).

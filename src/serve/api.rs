@@ -15,7 +15,10 @@ use pactum::picture::View;
 use pactum::projection::{self, KnownAt};
 
 use super::{json_body, ApiError, Shared};
-use crate::cli::{append, integrity, parse_date, parse_known_at, proofs, read, timeline, Fail};
+use crate::cli::{
+    append, audit, checkpoint, diff, head, history, list, log, parse_date, parse_known_at, read,
+    state, timeline, Fail,
+};
 
 /// Query parameters, checked against the names a route takes.
 pub struct Params(Vec<(String, String)>);
@@ -117,7 +120,7 @@ pub async fn list(State(app): State<Shared>, q: Q) -> Result<Response, ApiError>
     let today = today()?;
     let body = app
         .with(false, move |app| {
-            Ok(read::pretty(&read::list_rows(&app.ledger, today)?))
+            Ok(read::pretty(&list::list_rows(&app.ledger, today)?))
         })
         .await?;
     Ok(json_body(body, false))
@@ -134,7 +137,7 @@ pub async fn state(State(app): State<Shared>, p: P, q: Q) -> Result<Response, Ap
     let known = q.known()?;
     let body = app
         .with(false, move |app| {
-            Ok(read::state_json(&read::load_state(
+            Ok(state::state_json(&read::load_state(
                 &app.ledger,
                 &id,
                 at,
@@ -156,9 +159,9 @@ pub async fn diff(State(app): State<Shared>, p: P, q: Q) -> Result<Response, Api
     let body = app
         .with(false, move |app| {
             let entries = read::load_entries(&app.ledger, &id)?;
-            let d =
-                projection::diff(&id, &entries, from, to, known).map_err(pactum::Error::from)?;
-            Ok(read::diff_json(&id, from, to, known, &d))
+            let d = projection::diff_views(&id, &entries, (from, known), (to, known))
+                .map_err(pactum::Error::from)?;
+            Ok(diff::diff_json(&id, (from, known), (to, known), &d))
         })
         .await?;
     Ok(json_body(body, false))
@@ -178,7 +181,7 @@ pub async fn history(State(app): State<Shared>, p: P, q: Q) -> Result<Response, 
             let entries = read::load_entries(&app.ledger, &id)?;
             let items = projection::history(&id, &entries, clause.as_ref(), known)
                 .map_err(pactum::Error::from)?;
-            Ok(read::history_json(&id, clause.as_ref(), known, &items))
+            Ok(history::history_json(&id, clause.as_ref(), known, &items))
         })
         .await?;
     Ok(json_body(body, false))
@@ -228,7 +231,7 @@ pub async fn log(State(app): State<Shared>, q: Q) -> Result<Response, ApiError> 
         })
         .transpose()?;
     let body = app
-        .with(false, move |app| read::log_json(&app.ledger, ag.as_ref()))
+        .with(false, move |app| log::log_json(&app.ledger, ag.as_ref()))
         .await?;
     Ok(json_body(body, true))
 }
@@ -238,7 +241,7 @@ pub async fn head(State(app): State<Shared>, q: Q) -> Result<Response, ApiError>
     Params::new(q, &[])?;
     let body = app
         .with(false, |app| {
-            Ok(integrity::head_json(&app.ledger.head().checkpoint()))
+            Ok(head::head_json(&app.ledger.head().checkpoint()))
         })
         .await?;
     Ok(json_body(body, false))
@@ -249,7 +252,10 @@ pub async fn checkpoint(State(app): State<Shared>, q: Q) -> Result<Response, Api
     Params::new(q, &[])?;
     let body = app
         .with(false, |app| {
-            Ok(proofs::checkpoint_json(&app.ledger.checkpoint_text(), None))
+            Ok(checkpoint::checkpoint_json(
+                &app.ledger.checkpoint_text(),
+                None,
+            ))
         })
         .await?;
     Ok(json_body(body, false))
@@ -268,16 +274,13 @@ pub async fn audit(State(app): State<Shared>, q: Q) -> Result<Response, ApiError
         None => None,
     };
     // Exclusive: the audit sees no append half-way.
-    let report = app
+    let (report, head) = app
         .with(true, move |app| {
-            Ok(pactum::audit::audit_store(
-                app.ledger.store(),
-                expect,
-                &mut |_| {},
-            )?)
+            let report = pactum::audit::audit_store(app.ledger.store(), expect, &mut |_| {})?;
+            Ok((report, app.ledger.head().checkpoint()))
         })
         .await?;
-    let mut r = json_body(integrity::audit_json(&report), false);
+    let mut r = json_body(audit::audit_json(&report, Some(head)), false);
     if !report.ok {
         *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         r.headers_mut()
@@ -367,12 +370,21 @@ pub async fn append(
                 expect_head,
             };
             match app.ledger.append(&amendments, now, opts) {
-                Ok(report) => Ok(Ok(append::report_json(dry_run, &sources, &report))),
-                // A validation conflict: 409, with the CLI's message.
-                Err(e @ (pactum::Error::Refused(_) | pactum::Error::HeadMismatch { .. })) => {
-                    Ok(Err(append::locate(&sources, e).to_string()))
+                Ok(report) => {
+                    let retracted = append::retractions(&app.ledger, &sources, &report)?;
+                    Ok(Ok(append::report_json(
+                        dry_run, &sources, &report, &retracted,
+                    )))
                 }
-                Err(e) => Err(Fail::Error(append::locate(&sources, e))),
+                // A validation conflict: 409, with the CLI's message.
+                Err(e @ (pactum::Error::Refused(_) | pactum::Error::HeadMismatch { .. })) => Ok(
+                    Err(append::locate_in(Some(&app.ledger), &sources, e).to_string()),
+                ),
+                Err(e) => Err(Fail::Error(append::locate_in(
+                    Some(&app.ledger),
+                    &sources,
+                    e,
+                ))),
             }
         })
         .await?;

@@ -33,7 +33,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use pactum::error::Error;
 use pactum::projection::ProjectionError;
-use pactum::store::{SledStore, StoreError};
+use pactum::store::{AnyStore, StoreError};
 use pactum::Ledger;
 
 use crate::cli::{usage, Ctx, Fail};
@@ -71,7 +71,7 @@ pub struct Args {
 
 /// What every handler shares.
 pub struct App {
-    ledger: Ledger<SledStore>,
+    ledger: Ledger<AnyStore>,
     /// Appends (and the audit) exclusive, reads shared.
     lock: RwLock<()>,
     tokens: Vec<auth::Token>,
@@ -165,6 +165,7 @@ impl From<Fail> for ApiError {
                         (S::INTERNAL_SERVER_ERROR, 1, "integrity")
                     }
                     Error::Store(StoreError::Io(_)) => (S::INTERNAL_SERVER_ERROR, 2, "store"),
+                    Error::Io { .. } => (S::INTERNAL_SERVER_ERROR, 2, "io"),
                     Error::Usage(m) if m.contains("is not in the ledger") => {
                         (S::NOT_FOUND, 2, "not-found")
                     }

@@ -62,7 +62,7 @@ pub async fn index(State(app): State<Shared>, q: Q) -> Result<Html<String>, ApiE
     let (rows, head) = app
         .with(false, move |app| {
             Ok((
-                read::list_rows(&app.ledger, today)?,
+                crate::cli::list::list_rows(&app.ledger, today)?,
                 app.ledger.head().checkpoint(),
             ))
         })

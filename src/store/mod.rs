@@ -13,13 +13,15 @@
 //! assert_eq!(s.get(b"k").unwrap(), Some(b"v".to_vec()));
 //! ```
 
+mod any;
 mod mem;
 pub mod postgres;
 mod sled_store;
 
+pub use any::AnyStore;
 pub use mem::MemStore;
 pub use postgres::PgStore;
-pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WRITE_CACHE};
+pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WITNESS, WRITE_CACHE};
 
 /// A failure of the storage underneath.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +36,7 @@ pub enum StoreError {
     #[error("{0}")]
     Io(String),
     /// The storage engine cannot open the database: its files are damaged.
-    #[error("{0}; re-import an earlier export if you have one (`pactum import`)")]
+    #[error("{0}")]
     Damaged(String),
 }
 

@@ -64,6 +64,8 @@ pub struct PgStore {
     lock_key: i64,
     /// A reader: reads come from one snapshot.
     reader: bool,
+    /// The schema's tables exist (a reader of a missing ledger reads nothing).
+    exists: bool,
     /// The URL without its password, for messages.
     shown: String,
 }
@@ -163,12 +165,22 @@ impl PgStore {
             schema,
             lock_key,
             reader: !write,
+            exists: true,
             shown,
         };
         if write {
             store.create_tables()?;
+            return Ok(store);
         }
-        Ok(store)
+        let kv = format!("{}.kv", store.schema);
+        let found = store.read(|c| {
+            c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&kv])
+                .map(|r| r.get::<_, bool>(0))
+        })?;
+        Ok(PgStore {
+            exists: found,
+            ..store
+        })
     }
 
     /// The schema holding this ledger.
@@ -311,6 +323,9 @@ impl Iterator for PgScan<'_> {
 
 impl Store for PgStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.exists {
+            return Ok(None);
+        }
         let s = &self.schema;
         let row = self
             .read(|c| c.query_opt(&format!("SELECT value FROM {s}.kv WHERE key = $1"), &[&key]))?;
@@ -321,12 +336,15 @@ impl Store for PgStore {
         Box::new(PgScan {
             store: self,
             buffer: VecDeque::new(),
-            next_from: Some((start.to_vec(), true)),
+            next_from: self.exists.then(|| (start.to_vec(), true)),
             end: end.map(<[u8]>::to_vec),
         })
     }
 
     fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<Pair>, StoreError> {
+        if !self.exists {
+            return Ok(None);
+        }
         let s = &self.schema;
         let row = self.read(|c| {
             c.query_opt(

@@ -11,16 +11,10 @@ use std::time::{Duration, Instant};
 
 use super::{Pair, Scan, Store, StoreError, Write};
 
-/// sled's page cache for readers.
-pub const READ_CACHE: u64 = 64 * 1024 * 1024;
-/// sled's page cache for the audit, which reads in key order (two scans
-/// at once): a larger cache only holds pages it will not read again.
-pub const SCAN_CACHE: u64 = 16 * 1024 * 1024;
-/// sled's page cache for writers: a large batch touches index and projection
-/// keys of many agreements, and with a small cache sled evicts and re-reads
-/// the same pages within the batch (measured: 100,000 amendments of 1,000
-/// agreements in one append, 15 s at 64 MiB, 9 s at 512 MiB).
-pub const WRITE_CACHE: u64 = 512 * 1024 * 1024;
+pub use crate::limits::{
+    SLED_READ_CACHE_BYTES as READ_CACHE, SLED_SCAN_CACHE_BYTES as SCAN_CACHE,
+    SLED_WRITE_CACHE_BYTES as WRITE_CACHE,
+};
 
 /// The head witness file, beside sled's own files.
 pub const WITNESS: &str = "pactum.head";
@@ -137,6 +131,9 @@ impl SledStore {
                     if !retried && remove_unfinished_snapshots(path) =>
                 {
                     retried = true;
+                }
+                Err(sled::Error::Io(e)) if !io_means_damage(&e) => {
+                    return Err(open_io_error(path, &e))
                 }
                 Err(e) => {
                     return Err(StoreError::Damaged(format!(
@@ -283,6 +280,31 @@ fn remove_unfinished_snapshots(path: &Path) -> bool {
         }
     }
     any
+}
+
+/// Whether an I/O error from opening sled says its files are damaged (cut
+/// short, unreadable as sled's) rather than that they cannot be reached.
+fn io_means_damage(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+    )
+}
+
+/// An I/O error opening the database that is no damage: no permission, a
+/// full disk, a read-only file system. The ledger may be perfectly sound.
+fn open_io_error(path: &Path, e: &std::io::Error) -> StoreError {
+    let hint = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            " (pactum opens the ledger's files for writing, even to read them: \
+             it needs write permission on the folder and its files; or copy the folder and read the copy)"
+        }
+        _ => "",
+    };
+    StoreError::Io(format!(
+        "{}: cannot open the ledger: {e}{hint}",
+        path.display()
+    ))
 }
 
 fn describe(e: sled::Error) -> String {
@@ -537,5 +559,28 @@ mod tests {
         std::fs::write(path.join("snap.FFFFFFFFFFFFFFFF.generating"), b"").expect("leftover");
         let store = SledStore::open(&path, Duration::from_secs(5)).expect("reopen");
         assert_eq!(store.get(b"k").expect("get"), Some(b"v".to_vec()));
+    }
+
+    /// A ledger that cannot be opened for want of permission is no damaged
+    /// ledger: `Io` (exit 2 in the CLI), naming the cause; damage stays damage.
+    #[test]
+    fn no_permission_is_an_io_error_not_damage() {
+        let path = Path::new("/some/ledger");
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!io_means_damage(&denied));
+        match open_io_error(path, &denied) {
+            StoreError::Io(m) => {
+                assert!(
+                    m.starts_with("/some/ledger: cannot open the ledger: "),
+                    "{m}"
+                );
+                assert!(m.contains("write permission"), "{m}");
+                assert!(!m.contains("re-import"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(io_means_damage(&std::io::Error::from(
+            std::io::ErrorKind::UnexpectedEof
+        )));
     }
 }

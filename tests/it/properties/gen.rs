@@ -23,7 +23,7 @@ use pactum::projection::KnownAt;
 use pactum::store::MemStore;
 use pactum::Ledger;
 
-use crate::reference::{self, RefEntry, Verdict, View, World};
+use super::reference::{self, RefEntry, Verdict, View, World};
 
 pub const ORIGIN: [u8; 16] = [7; 16];
 /// 2020-01-15T00:00:00Z in microseconds (effective dates run 2020-01-01 to

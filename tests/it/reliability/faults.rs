@@ -19,7 +19,7 @@ use pactum::model::{Amendment, RecordedAt};
 use pactum::store::{MemStore, Pair, Scan, SledStore, Store, StoreError, Write};
 use pactum::Ledger;
 
-use crate::common::*;
+use super::common::*;
 
 const ORIGIN: [u8; 16] = [0x42; 16];
 const T0: i64 = 1_750_000_000_000_000;

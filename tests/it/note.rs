@@ -3,7 +3,7 @@
 //! signed-note and tlog-cosignature examples, transparency-dev's cosignature
 //! vectors and RFC 8032 §7.1, byte for byte; then malformed input.
 
-#[path = "../fuzz/check_note.rs"]
+#[path = "../../fuzz/check_note.rs"]
 mod check_note;
 
 use pactum::note::{

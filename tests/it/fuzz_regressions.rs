@@ -8,7 +8,7 @@
 //! `fuzz/regressions/TARGET/<short-name>`; from then on this test replays it.
 //! Run with `--show-output` to see the counts.
 
-#[path = "../fuzz/checks.rs"]
+#[path = "../../fuzz/checks.rs"]
 mod checks;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

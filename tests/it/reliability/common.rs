@@ -1,4 +1,4 @@
-//! Helpers shared by `tests/crash.rs` and `tests/reliability.rs`: amendments
+//! Helpers shared by `crash.rs` and the `reliability` modules: amendments
 //! made from numbers, ledger snapshots, the audit, a seeded PRNG.
 
 #![allow(dead_code)]

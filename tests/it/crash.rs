@@ -19,12 +19,9 @@
 //! A new ledger is started every 10 kills, so kills also land while a ledger
 //! is being created.
 //!
-//! `PACTUM_CRASH_KILLS=N` sets the number of kills (default 100: 50 of each
-//! kind, about 30 s); `PACTUM_CRASH_SEED=S` repeats a run. The longer run:
-//! `PACTUM_CRASH_KILLS=1000 cargo test --release --test crash`.
-
-#[path = "reliability/common.rs"]
-mod common;
+//! `PACTUM_CRASH_KILLS=N` sets the number of kills (default 10 in the fast
+//! tier; 100, 50 of each kind, about 30 s, with `PACTUM_TEST_LONG=1`); `PACTUM_CRASH_SEED=S` repeats a run. The longer run:
+//! `PACTUM_CRASH_KILLS=1000 cargo test --release --test it crash`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -33,55 +30,41 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::long_tier;
+use crate::reliability::common::*;
 use pactum::ledger::{AppendOptions, Outcome};
 use pactum::model::Amendment;
 use pactum::store::SledStore;
 use pactum::Ledger;
 
-const CHILD_ARG: &str = "--pactum-crash-child";
-const TEST_NAME: &str = "crash_kills";
+const CHILD_ENV: &str = "PACTUM_CRASH_CHILD";
 const DEFAULT_KILLS: u64 = 100;
+/// Kills in the default (fast) tier.
+const QUICK_KILLS: u64 = 10;
 const KILLS_PER_LEDGER: u64 = 10;
 const LIB_AGREEMENT: &str = "crash-lib";
 const CLI_AGREEMENT: &str = "crash-cli";
 const WAIT: Duration = Duration::from_secs(30);
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some(CHILD_ARG) {
-        child(&args[1..]);
-    }
-    if args.iter().any(|a| a == "--list") {
-        println!("{TEST_NAME}: test");
-        return;
-    }
-    if !selected(&args) {
-        println!("\nrunning 0 tests (filtered out: {TEST_NAME})\n");
-        return;
-    }
-    std::process::exit(parent());
+/// The crash harness (see the module docs). In the default tier it kills
+/// [`QUICK_KILLS`] writers; `PACTUM_TEST_LONG=1` (what `.ci/run` sets) or
+/// `PACTUM_CRASH_KILLS=N` runs more.
+#[test]
+fn crash_kills() {
+    let failures = parent();
+    assert!(failures.is_empty(), "{}", failures);
 }
 
-/// Whether libtest-style filters given to `cargo test` select this test.
-fn selected(args: &[String]) -> bool {
-    let mut filters = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--skip" => {
-                if it.next().is_some_and(|s| TEST_NAME.contains(s.as_str())) {
-                    return false;
-                }
-            }
-            "--test-threads" | "--color" | "--format" | "--logfile" | "-Z" => {
-                it.next();
-            }
-            s if s.starts_with('-') => {}
-            s => filters.push(s),
-        }
+/// The library writer's entry point: the harness starts this test binary as
+/// `it crash::child_writer --exact --ignored --nocapture` with
+/// `PACTUM_CRASH_CHILD="FOLDER START"`; without that variable it does nothing.
+#[test]
+#[ignore = "the crash harness's child writer, started by crash::crash_kills"]
+fn child_writer() {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        let args: Vec<String> = spec.splitn(2, ' ').map(str::to_string).collect();
+        child(&args);
     }
-    filters.is_empty() || filters.iter().any(|f| TEST_NAME.contains(f))
 }
 
 // ------------------------------------------------------------------ child
@@ -99,8 +82,8 @@ fn child(args: &[String]) -> ! {
         let _ = std::io::stdout().flush();
         std::process::exit(3)
     }
-    let path = PathBuf::from(&args[0]);
-    let mut i: u64 = args[1].parse().expect("start");
+    let mut i: u64 = args[0].parse().expect("start");
+    let path = PathBuf::from(&args[1]);
     let store = SledStore::open(&path, WAIT).unwrap_or_else(|e| fail(format!("open: {e}")));
     let origin = || {
         let h = pactum::chain::leaf(format!("{:?}{}", now(), std::process::id()).as_bytes());
@@ -165,15 +148,17 @@ fn agreement(mode: Mode) -> &'static str {
     }
 }
 
-fn parent() -> i32 {
+/// Runs the harness; the failures, one a line (empty: none).
+fn parent() -> String {
     let kills: u64 = match std::env::var("PACTUM_CRASH_KILLS") {
         Ok(s) => s
             .parse()
             .unwrap_or_else(|_| panic!("PACTUM_CRASH_KILLS={s} is not a number")),
-        Err(_) => DEFAULT_KILLS,
+        Err(_) if long_tier() => DEFAULT_KILLS,
+        Err(_) => QUICK_KILLS,
     };
     let seed = seed("PACTUM_CRASH_SEED");
-    println!("\nrunning 1 test\ncrash: {kills} kills, seed {seed} (repeat with PACTUM_CRASH_SEED={seed})");
+    println!("crash: {kills} kills, seed {seed} (repeat with PACTUM_CRASH_SEED={seed})");
     let mut rng = Rng::new(seed);
     let root = tempfile::Builder::new()
         .prefix("pactum-crash-")
@@ -251,18 +236,16 @@ fn parent() -> i32 {
         started.elapsed()
     );
     if s.failures.is_empty() {
-        println!("test {TEST_NAME} ... ok\n\ntest result: ok. 1 passed; 0 failed\n");
-        0
+        String::new()
     } else {
         let kept = root.keep();
-        println!(
-            "\n{} of {} kills failed (seed {seed}; folders kept in {}):\n{}\n\ntest {TEST_NAME} ... FAILED\n\ntest result: FAILED. 0 passed; 1 failed\n",
+        format!(
+            "{} of {} kills failed (seed {seed}; folders kept in {}):\n{}",
             s.failures.len(),
             kills,
             kept.display(),
             s.failures.join("\n")
-        );
-        1
+        )
     }
 }
 
@@ -316,9 +299,17 @@ fn lib_cycle(rng: &mut Rng, track: &mut Track, stats: &mut Stats) -> Result<(), 
     let stderr_path = track.dir.with_extension("stderr");
     let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
-        .arg(CHILD_ARG)
-        .arg(&track.dir)
-        .arg(track.acked.to_string())
+        .args([
+            "crash::child_writer",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--quiet",
+        ])
+        .env(
+            CHILD_ENV,
+            format!("{} {}", track.acked, track.dir.display()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(stderr)
@@ -360,7 +351,11 @@ fn lib_cycle(rng: &mut Rng, track: &mut Track, stats: &mut Stats) -> Result<(), 
     }
     let mut begun: Option<(u64, u64)> = None;
     let before = track.acked;
-    for l in &lines {
+    // libtest's own lines ("running 1 test") around the child's.
+    for l in lines
+        .iter()
+        .filter(|l| !l.is_empty() && !l.starts_with("running "))
+    {
         let mut w = l.split(' ');
         let (tag, a, n) = (w.next(), w.next(), w.next());
         let nums = a

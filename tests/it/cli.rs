@@ -1,7 +1,7 @@
 //! Transcript tests: the real binary, as a user runs it, on the bundled fixtures.
 //!
 //! Human output of the readers is compared with golden files in
-//! `tests/transcripts/` (regenerate with `PACTUM_BLESS=1 cargo test --test cli`
+//! `tests/it/transcripts/` (regenerate with `PACTUM_BLESS=1 cargo test --test it cli`
 //! and review the diff). Outputs that hold chain hashes (which depend on each
 //! ledger's random origin) are checked by structure instead.
 
@@ -12,30 +12,30 @@ use std::process::{Command, Output, Stdio};
 
 const NOW: &str = "2026-11-01T12:00:00Z";
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     root().join("fixtures").join(name).display().to_string()
 }
 
-struct Env {
+pub(crate) struct Env {
     dir: tempfile::TempDir,
 }
 
 impl Env {
-    fn new() -> Env {
+    pub(crate) fn new() -> Env {
         Env {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    fn ledger(&self) -> PathBuf {
+    pub(crate) fn ledger(&self) -> PathBuf {
         self.dir.path().join("pactum.ledger")
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_pactum"));
         c.args(args)
             .current_dir(self.dir.path())
@@ -45,11 +45,11 @@ impl Env {
         c
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("run pactum")
     }
 
-    fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+    pub(crate) fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
         let mut child = self
             .cmd(args)
             .stdin(Stdio::piped())
@@ -67,7 +67,7 @@ impl Env {
     }
 
     /// Runs, asserts exit 0, returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
         let (out, err) = (text(&o.stdout), text(&o.stderr));
         assert_eq!(
@@ -80,7 +80,7 @@ impl Env {
     }
 
     /// Runs, asserts the exit code, returns stderr.
-    fn fails(&self, args: &[&str], code: i32) -> String {
+    pub(crate) fn fails(&self, args: &[&str], code: i32) -> String {
         let o = self.run(args);
         let err = text(&o.stderr);
         assert_eq!(
@@ -93,27 +93,27 @@ impl Env {
         err
     }
 
-    fn with_fixture(&self) -> String {
+    pub(crate) fn with_fixture(&self) -> String {
         self.ok(&["append", &fixture("microsoft-openai")])
     }
 
-    fn json(&self, args: &[&str]) -> serde_json::Value {
+    pub(crate) fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.ok(args);
         serde_json::from_str(&out)
             .unwrap_or_else(|e| panic!("pactum {args:?}: not JSON ({e}):\n{out}"))
     }
 
-    fn head(&self) -> String {
+    pub(crate) fn head(&self) -> String {
         self.ok(&["head"]).trim().to_string()
     }
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// No panic, no backtrace, ever.
-fn clean(stderr: &str) {
+pub(crate) fn clean(stderr: &str) {
     assert!(!stderr.contains("panicked"), "panic in stderr:\n{stderr}");
     assert!(
         !stderr.contains("RUST_BACKTRACE"),
@@ -128,7 +128,7 @@ fn clean(stderr: &str) {
 /// The ledger's content: every stored key and value. (sled may rewrite its
 /// own files when a database is opened, so "nothing changes on disk" is
 /// checked on what the ledger holds; see docs/architecture.md.)
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     use pactum::store::{SledStore, Store};
     let store = SledStore::open(dir, std::time::Duration::from_secs(60)).expect("open ledger");
     store
@@ -141,7 +141,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// Asserts two snapshots are equal, naming the files that differ (not dumping bytes).
-fn assert_same(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathBuf, Vec<u8>>) {
+pub(crate) fn assert_same(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathBuf, Vec<u8>>) {
     let names: std::collections::BTreeSet<&PathBuf> = before.keys().chain(after.keys()).collect();
     let differ: Vec<String> = names
         .into_iter()
@@ -160,7 +160,7 @@ fn assert_same(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathBuf, Ve
 
 /// Compares with a golden transcript (or writes it with PACTUM_BLESS=1).
 fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/transcripts").join(name);
+    let path = root().join("tests/it/transcripts").join(name);
     if std::env::var_os("PACTUM_BLESS").is_some() {
         std::fs::write(&path, actual).expect("write golden");
         return;
@@ -630,7 +630,13 @@ fn diff_across_january_2025() {
     ]);
     assert_eq!(v["digest_from"], v["digest_to"]);
     assert_eq!(v["changed"].as_array().map(Vec::len), Some(0));
-    e.fails(&["diff", "microsoft-openai", "--from", "2021-01-01"], 2);
+    // Without --to, one date (to compare two views of it); without --from, refused.
+    let out = e.ok(&["diff", "microsoft-openai", "--from", "2021-01-01"]);
+    assert!(
+        out.starts_with("microsoft-openai: 2021-01-01 → 2021-01-01\n0 added"),
+        "{out}"
+    );
+    e.fails(&["diff", "microsoft-openai", "--to", "2021-01-01"], 2);
 }
 
 #[test]
@@ -1109,16 +1115,23 @@ fn consistency_between_two_checkpoints() {
         out.contains("of 12 entries extends its checkpoint of 7 entries"),
         "{out}"
     );
-    // Swapped checkpoints fail.
-    let o = e.run(&[
-        "verify",
-        &proof.display().to_string(),
-        "--checkpoint",
-        &old,
-        "--old-checkpoint",
-        &new,
-    ]);
-    assert_eq!(o.status.code(), Some(1));
+    // Swapped checkpoints do not go with the proof: a usage error saying so
+    // (exit 2), not a failed check (nothing was tampered with).
+    let err = e.fails(
+        &[
+            "verify",
+            &proof.display().to_string(),
+            "--checkpoint",
+            &old,
+            "--old-checkpoint",
+            &new,
+        ],
+        2,
+    );
+    assert!(
+        err.contains("the proof is for 7 → 12 entries, the checkpoint for 12 → 7 entries: they do not go together"),
+        "{err}"
+    );
     // A consistency proof needs the old checkpoint.
     e.fails(
         &["verify", &proof.display().to_string(), "--checkpoint", &new],
@@ -1178,6 +1191,54 @@ fn audit_against_a_checkpoint_file_of_another_ledger_fails() {
 }
 
 // ---------------------------------------------------------------- format version 1, kept forever
+
+/// `fixtures/golden/v1-ops-*`: a 7-entry export (and its checkpoint) written
+/// by format version 1 in which each of the seven operations appears, with
+/// every optional field of a change somewhere (per-change `effective`,
+/// `heading`, `terms`, `set`, `unset`, `until`, `until_event`, notes,
+/// `signed`, `source`). It must import to the same hashes and export again
+/// byte for byte, so the encoding of every operation is pinned.
+#[test]
+fn golden_v1_entries_pin_all_seven_ops() {
+    let e = Env::new();
+    let export = fixture("golden/v1-ops-export.jsonl");
+    let checkpoint = fixture("golden/v1-ops-checkpoint.txt");
+    let head = "7:f91599a7a3d5a236e1c863bed1f7a91bf652afc48bab8d1973ceccab3a3af6d4";
+    let v = e.json(&["audit", &export, "--checkpoint", &checkpoint, "--json"]);
+    assert_eq!(v["ok"], true, "{v}");
+    e.ok(&["import", &export]);
+    assert_eq!(e.head(), head);
+    let again = e.ledger().with_file_name("again.jsonl");
+    e.ok(&["export", "-o", &again.display().to_string()]);
+    assert_eq!(
+        std::fs::read(&again).expect("export"),
+        std::fs::read(&export).expect("golden"),
+        "the export of the imported golden ledger differs from the golden file"
+    );
+    let h = e.json(&["history", "golden-ops", "--json"]);
+    let ops: std::collections::BTreeSet<String> = h["amendments"]
+        .as_array()
+        .expect("amendments")
+        .iter()
+        .flat_map(|a| a["changes"].as_array().expect("changes").clone())
+        .map(|c| c["op"].as_str().expect("op").to_string())
+        .collect();
+    let all = [
+        "add",
+        "amend",
+        "establish",
+        "occur",
+        "repeal",
+        "retract",
+        "terminate",
+    ];
+    assert_eq!(ops, all.iter().map(|s| s.to_string()).collect());
+    let s = e.json(&["state", "golden-ops", "--at", "2024-05-15", "--json"]);
+    assert_eq!(
+        s["digest"],
+        "ff0d9a82e74eca5eeecfe0bab2c3c049735ad48a8a54ca7335dd4d54fdb6b7c1"
+    );
+}
 
 /// `fixtures/golden/v1-*`: an export and a checkpoint written by format
 /// version 1. Every later pactum must import them to the same hashes, verify

@@ -19,7 +19,7 @@ use pactum::projection::{self, KnownAt};
 use pactum::store::SledStore;
 use pactum::{Error, Ledger};
 
-use crate::common::*;
+use super::common::*;
 
 const WAIT: Duration = Duration::from_secs(30);
 const THREADS: usize = 8;

@@ -15,13 +15,10 @@
 //! 6. tamper evidence: the audit passes, and any flipped bit is found at its seq
 //! 7. idempotency
 //!
-//! Shrunk failures are kept in `tests/properties.proptest-regressions`.
+//! Shrunk failures are kept in `tests/it/properties/mod.proptest-regressions`.
 
-#[path = "properties/bridge.rs"]
 mod bridge;
-#[path = "properties/gen.rs"]
 mod gen;
-#[path = "properties/reference.rs"]
 mod reference;
 use bridge::{model_digest, to_ref};
 
@@ -1074,11 +1071,23 @@ fn long_timeline(seed: u64, n: usize) -> Result<(), TestCaseError> {
 
 // ---------------------------------------------------------------- the properties
 //
-// Case counts: every property runs at least proptest's default 256 cases;
-// the cheap, model-based ones run more. The whole file takes about half a
-// minute in the test profile (opt-level 1) on two cores.
+// Case counts: in the long tier (`PACTUM_TEST_LONG=1`, as `.ci/run` runs)
+// every property runs at least proptest's default 256 cases and the cheap,
+// model-based ones run more; the default tier runs a quarter of each (at
+// least 64), see [`cases`].
+
+/// The cases a property runs: `long` in the long tier, a quarter (at least
+/// 64) in the default tier.
+fn cases(long: u32) -> u32 {
+    if crate::long_tier() {
+        long
+    } else {
+        (long / 4).max(64)
+    }
+}
 
 proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
     // 256 cases: each opens sled twice and appends ~15 batches (each fsynced).
     #[test]
     fn p1_deterministic_replay(specs in gen::specs(SPECS), seed in any::<u64>()) {
@@ -1092,7 +1101,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(1024), ..ProptestConfig::default() })]
 
     #[test]
     fn p8_stored_projections_match_the_entries(seed in any::<u64>()) {
@@ -1115,7 +1124,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(512), ..ProptestConfig::default() })]
 
     #[test]
     fn p3_refusals_change_nothing(specs in gen::specs(SPECS), seed in any::<u64>()) {
@@ -1145,7 +1154,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(4096), ..ProptestConfig::default() })]
 
     #[test]
     fn p5_codec_arbitrary_bytes(bytes in vec(any::<u8>(), 0..2000)) {

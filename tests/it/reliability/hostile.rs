@@ -16,6 +16,9 @@
 //! audited. A second test checks that no refusal prints a control character
 //! of the input (a NUL, an ESC) as it is. `PACTUM_HOSTILE_SHOW=1` prints
 //! every message, time and peak (with `--nocapture`).
+//!
+//! The default tier runs the inputs of up to `QUICK_BYTES_MAX`; the long tier
+//! (`PACTUM_TEST_LONG=1`, as `.ci/run` sets) runs them all.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -24,9 +27,12 @@ use std::time::{Duration, Instant};
 
 use pactum::store::SledStore;
 
-use crate::common::*;
+use super::common::*;
+use crate::long_tier;
 
 const MIB: usize = 1024 * 1024;
+/// The largest input the default (fast) tier runs, bytes.
+const QUICK_BYTES_MAX: u64 = 2 * 1024 * 1024;
 const TIME_MAX: Duration = Duration::from_secs(10);
 const MEMORY_MAX_KIB: u64 = 64 * 1024;
 const NOW: &str = "2026-11-01T00:00:00Z";
@@ -47,6 +53,12 @@ struct Case {
 }
 
 impl Case {
+    /// The input's size, bytes.
+    fn bytes(&self) -> u64 {
+        let (Input::File(p) | Input::Stdin(p)) = &self.input;
+        std::fs::metadata(p).map(|m| m.len()).unwrap_or(u64::MAX)
+    }
+
     /// An input that must be refused, its error quoting each of `expect`.
     fn refused(name: &str, input: Input, expect: &[&str]) -> Case {
         Case {
@@ -896,8 +908,19 @@ fn hostile_input_is_refused_quickly_in_bounded_memory_writing_nothing() {
     let inputs = tmp.path().join("inputs");
     std::fs::create_dir_all(&inputs).expect("mkdir");
     let started = Instant::now();
-    let cases = cases(&inputs);
+    let all = cases(&inputs);
     let generated = started.elapsed();
+    let total = all.len();
+    let cases: Vec<Case> = all
+        .into_iter()
+        .filter(|c| long_tier() || c.bytes() <= QUICK_BYTES_MAX)
+        .collect();
+    if cases.len() < total {
+        println!(
+            "hostile: default tier: {} of {total} inputs (those of up to {QUICK_BYTES_MAX} bytes; PACTUM_TEST_LONG=1 runs all)",
+            cases.len()
+        );
+    }
 
     // The existing ledger: the bundled fixture.
     let base = tmp.path().join("base");
@@ -995,15 +1018,14 @@ fn hostile_input_is_refused_quickly_in_bounded_memory_writing_nothing() {
     } else {
         "sampled from /proc"
     };
-    let measured = if peak.0 > 0 {
-        format!(
-            "peak memory {:.1} MiB ({}; {how})",
-            peak.0 as f64 / 1024.0,
-            peak.1
-        )
-    } else {
-        "memory not measured (no /proc)".to_string()
-    };
+    if peak.0 == 0 {
+        problems.push("no run's peak memory was measured (neither GNU time nor /proc)".into());
+    }
+    let measured = format!(
+        "peak memory {:.1} MiB ({}; {how})",
+        peak.0 as f64 / 1024.0,
+        peak.1
+    );
     println!(
         "hostile: {} inputs ({refused} refused, {accepted} at a limit and accepted), {runs} runs; {measured}; slowest {:.2?} ({}); inputs generated in {generated:.1?}, all in {:.1?}",
         cases.len(),

@@ -1,5 +1,5 @@
 //! The states a SIGKILL leaves behind, made by hand so that each is checked
-//! every run (the crash harness, `tests/crash.rs`, finds them by chance):
+//! every run (the crash harness, `crash.rs`, finds them by chance):
 //!
 //! - a ledger folder holding sled's files but no ledger yet (killed after
 //!   sled created its files, before the creation commit; also what a second
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use pactum::store::SledStore;
 
-use crate::common::*;
+use super::common::*;
 
 fn fixture() -> String {
     format!("{}/fixtures/microsoft-openai", env!("CARGO_MANIFEST_DIR"))

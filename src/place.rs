@@ -1,0 +1,364 @@
+//! Where a ledger lives: what is at a ledger path before any database is
+//! opened, opening it for reading, and appending to it so that a refused
+//! append creates nothing on disk (the amendments are first judged on a
+//! ledger in memory when there is no ledger yet).
+//!
+//! A ledger path may also be a PostgreSQL URL (`postgresql://` or
+//! `postgres://`, see `store::postgres`): the same functions open, append
+//! to and import into that database's ledger.
+//!
+//! A ledger is a folder of sled's files (`conf`, `db`, `blobs/`, `snap.*`)
+//! and pactum's `pactum.head`. A folder holding only some of them, with no
+//! ledger in the database, is a creation that never committed (killed, or
+//! still running in another process): no ledger, which a writer may create.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::chain::Origin;
+use crate::error::Error;
+use crate::ledger::{AppendOptions, AppendReport, Ledger};
+use crate::model::{Amendment, RecordedAt};
+use crate::store::{AnyStore, MemStore, PgStore, SledStore, Store};
+
+/// What is at a ledger path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Nothing: a writer creates the folder.
+    Missing,
+    /// An empty folder, one with only sled's and pactum's files, or one
+    /// holding sled's data file `db` (a ledger's folder, whatever else a
+    /// user has put beside it since).
+    Folder,
+    /// A regular file (or anything else that is not a folder).
+    NotAFolder,
+    /// A folder holding other files (one of them named): not a ledger's.
+    Foreign(String),
+}
+
+/// Whether a file name is one of sled's or pactum's in a ledger folder.
+fn ledger_file(name: &str) -> bool {
+    matches!(name, "conf" | "db" | "blobs" | crate::store::WITNESS)
+        || name.starts_with("snap.")
+        || name.starts_with("conf.pactum-tmp.")
+}
+
+/// Looks at `path` without opening anything.
+pub fn inspect(path: &Path) -> Result<Place, Error> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Place::Missing),
+        Err(e) => return Err(io(path, "cannot look at the ledger", e)),
+    };
+    if !meta.is_dir() {
+        return Ok(Place::NotAFolder);
+    }
+    let rd = std::fs::read_dir(path).map_err(|e| io(path, "cannot list the ledger folder", e))?;
+    let mut foreign: Vec<String> = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| io(path, "cannot list the ledger folder", e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !ledger_file(&name) {
+            foreign.push(name);
+        }
+    }
+    foreign.sort();
+    Ok(match foreign.into_iter().next() {
+        Some(f) if !SledStore::exists(path) => Place::Foreign(f),
+        _ => Place::Folder,
+    })
+}
+
+fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
+    Error::Io {
+        message: format!("{}: {what}: {e}", path.display()),
+        kind: e.kind(),
+    }
+}
+
+/// What is at `path`, refused when it is no place for a ledger (a file, a
+/// folder of other files).
+pub fn usable(path: &Path) -> Result<Place, Error> {
+    let place = inspect(path)?;
+    match refuse(path, &place) {
+        Some(e) => Err(e),
+        None => Ok(place),
+    }
+}
+
+/// The refusal for a path that is no place for a ledger, if it is not.
+fn refuse(path: &Path, place: &Place) -> Option<Error> {
+    match place {
+        Place::NotAFolder => Some(Error::Usage(format!(
+            "{} is a file, not a ledger: a ledger is a folder (give the path of a new or existing ledger folder)",
+            path.display()
+        ))),
+        Place::Foreign(name) => Some(Error::Usage(format!(
+            "{} holds other files (`{name}`…), not a ledger: a ledger needs a folder of its own (give a new path)",
+            path.display()
+        ))),
+        Place::Missing | Place::Folder => None,
+    }
+}
+
+/// Refuses a path that holds no ledger ([`Error::Missing`]: nothing there,
+/// or no database in the folder) or something else (a file, a folder of
+/// other files), before anything is opened. The audit opens the database
+/// itself after this check (with its own page cache).
+pub fn must_hold_a_database(path: &Path) -> Result<(), Error> {
+    let place = usable(path)?;
+    if place == Place::Missing || !SledStore::exists(path) {
+        return Err(Error::Missing(path.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// The PostgreSQL URL a ledger path is, if it is one.
+pub fn pg_url(path: &Path) -> Option<&str> {
+    path.to_str().filter(|s| crate::store::postgres::is_url(s))
+}
+
+/// Whether a PostgreSQL URL holds a ledger (read from a reader's snapshot).
+fn pg_holds(url: &str) -> Result<bool, Error> {
+    let probe = PgStore::connect(url, false)?;
+    Ok(crate::layout::read_origin(&probe)?.is_some())
+}
+
+/// Opens the ledger at `path` for reading: refuses a path that holds no
+/// ledger ([`Error::Missing`]) or something else.
+pub fn open(path: &Path, wait: Duration) -> Result<Ledger<AnyStore>, Error> {
+    Ledger::open(open_store(path, wait, crate::store::READ_CACHE)?)
+}
+
+/// Opens the store of the ledger at `path` for reading (sled with a page
+/// cache of `cache` bytes; a PostgreSQL reader's snapshot), refusing a path
+/// that holds no ledger ([`Error::Missing`]) or something else. The audit
+/// reads the store as it is, through this.
+pub fn open_store(path: &Path, wait: Duration, cache: u64) -> Result<AnyStore, Error> {
+    if let Some(url) = pg_url(path) {
+        let store = PgStore::connect(url, false)?;
+        if crate::layout::read_origin(&store)?.is_none() {
+            return Err(Error::Missing(path.to_path_buf()));
+        }
+        return Ok(AnyStore::Pg(store));
+    }
+    must_hold_a_database(path)?;
+    let store = SledStore::open_with_cache(path, wait, cache)?;
+    // sled's files without a ledger: a creation that never committed.
+    if crate::layout::read_origin(&store)?.is_none()
+        && crate::layout::read_witness(store.witness_get()?.as_deref())
+            == crate::layout::Witness::None
+    {
+        return Err(Error::Missing(path.to_path_buf()));
+    }
+    Ok(AnyStore::Sled(store))
+}
+
+/// Appends `amendments` to the ledger at `path`, creating it (with the
+/// origin `origin` gives) when there is none. When there is none, the
+/// amendments are judged first on a ledger in memory, so that a refusal
+/// leaves nothing on disk. A dry run writes nothing anywhere.
+pub fn append(
+    path: &Path,
+    wait: Duration,
+    amendments: &[Amendment],
+    now: RecordedAt,
+    opts: AppendOptions,
+    origin: impl FnOnce() -> Origin,
+) -> Result<AppendReport, Error> {
+    if let Some(url) = pg_url(path) {
+        // Judged in memory first when there is no ledger yet, so that a
+        // refusal creates no tables; then one transaction under the lock.
+        if !pg_holds(url)? {
+            let trial = trial_append(amendments, now, opts)?;
+            if opts.dry_run {
+                return Ok(trial);
+            }
+        }
+        let store = AnyStore::Pg(PgStore::connect(url, true)?);
+        return Ledger::open_or_create(store, origin)?.append(amendments, now, opts);
+    }
+    usable(path)?;
+    let store = if SledStore::exists(path) {
+        Some(SledStore::open_with_cache(
+            path,
+            wait,
+            crate::store::WRITE_CACHE,
+        )?)
+    } else {
+        None
+    };
+    let holds = match &store {
+        Some(s) => crate::layout::read_origin(s)?.is_some(),
+        None => false,
+    };
+    if holds {
+        let ledger = Ledger::open(store.expect("checked: a store holds the ledger"))?;
+        return ledger.append(amendments, now, opts);
+    }
+    let trial = trial_append(amendments, now, opts)?;
+    if opts.dry_run {
+        return Ok(trial);
+    }
+    let store = match store {
+        Some(s) => s,
+        None => SledStore::open_with_cache(path, wait, crate::store::WRITE_CACHE)?,
+    };
+    Ledger::open_or_create(store, origin)?.append(amendments, now, opts)
+}
+
+/// Judges `amendments` on a new ledger in memory: what appending them to a
+/// new ledger would give (its head hash depends on the new ledger's origin).
+pub fn trial_append(
+    amendments: &[Amendment],
+    now: RecordedAt,
+    opts: AppendOptions,
+) -> Result<AppendReport, Error> {
+    let mem = Ledger::create(MemStore::default(), [0; 16])?;
+    mem.append(
+        amendments,
+        now,
+        AppendOptions {
+            dry_run: true,
+            ..opts
+        },
+    )
+}
+
+/// What [`import`] did: the new ledger's head, or the failure that stopped
+/// it (of the export file, before anything was created; or of the new
+/// ledger's audit).
+pub enum Imported {
+    /// A new ledger holds every entry of the export, audited.
+    Done(crate::chain::Checkpoint),
+    /// The export file failed its verification: nothing was created.
+    BadExport(crate::audit::Report),
+    /// The new ledger failed its audit after the import.
+    BadLedger(crate::audit::Report),
+}
+
+/// Rebuilds a new ledger at `path` from an export read from `reader`: the
+/// whole export is verified first (nothing is created if it fails), then
+/// its entries are written with their hashes and the new ledger is audited
+/// against the export's head. Refuses a path that holds a ledger.
+pub fn import(
+    path: &Path,
+    wait: Duration,
+    reader: &mut dyn std::io::BufRead,
+) -> Result<Imported, Error> {
+    let pg = pg_url(path);
+    if let Some(url) = pg {
+        if pg_holds(url)? {
+            return Err(Error::Usage(format!(
+                "{url} already holds a ledger; import rebuilds a new one: name another (`ledger=` in the URL)"
+            )));
+        }
+    } else {
+        usable(path)?;
+    }
+    if pg.is_none() && SledStore::exists(path) {
+        return Err(Error::Usage(format!(
+            "{} already holds a ledger; import rebuilds a new one: give a new path",
+            path.display()
+        )));
+    }
+    let mut entries: Vec<(Vec<u8>, crate::chain::Hash)> = Vec::new();
+    let verified = crate::export::verify_export(reader, None, &mut |_, bytes, hash| {
+        entries.push((bytes.to_vec(), *hash))
+    });
+    let (Some(origin), true) = (verified.origin, verified.report.ok) else {
+        return Ok(Imported::BadExport(verified.report));
+    };
+    // Every entry must have been acceptable where it stands: judged on a
+    // ledger in memory first, so that an export pactum would not have
+    // written is refused (exit 2) with nothing created, and a retry into the
+    // same path works.
+    let trial = Ledger::create(MemStore::default(), origin)?;
+    if let Err(e) = trial.append_raw(&entries) {
+        return Err(Error::Usage(format!(
+            "the export is not a history pactum would have recorded: {e}"
+        )));
+    }
+    drop(trial);
+    let store = match pg {
+        Some(url) => AnyStore::Pg(PgStore::connect(url, true)?),
+        None => AnyStore::Sled(SledStore::open_with_cache(
+            path,
+            wait,
+            crate::store::WRITE_CACHE,
+        )?),
+    };
+    let ledger = Ledger::create(store, origin)?;
+    let head = ledger.append_raw(&entries)?;
+    let report = crate::audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;
+    if !report.ok {
+        return Ok(Imported::BadLedger(report));
+    }
+    Ok(Imported::Done(head))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_and_a_folder_of_other_files_are_no_place_for_a_ledger() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let other = dir.path().join("other");
+        std::fs::create_dir(&other).expect("mkdir");
+        let file = other.join("notes.txt");
+        std::fs::write(&file, "hello").expect("write");
+        assert_eq!(inspect(&file).expect("inspect"), Place::NotAFolder);
+        assert_eq!(
+            inspect(&other).expect("inspect"),
+            Place::Foreign("notes.txt".into())
+        );
+        assert_eq!(
+            inspect(&dir.path().join("new")).expect("inspect"),
+            Place::Missing
+        );
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).expect("mkdir");
+        assert_eq!(inspect(&empty).expect("inspect"), Place::Folder);
+        let wait = Duration::from_secs(1);
+        for (p, what) in [
+            (&file, "is a file, not a ledger"),
+            (&other, "holds other files (`notes.txt`…)"),
+        ] {
+            let e = append(
+                p,
+                wait,
+                &[],
+                RecordedAt(0),
+                AppendOptions::default(),
+                || [1; 16],
+            )
+            .expect_err("refused")
+            .to_string();
+            assert!(e.contains(what), "{e}");
+            let e = open(p, wait).expect_err("refused").to_string();
+            assert!(e.contains(what), "{e}");
+        }
+        // Nothing was written into the folder of other files.
+        assert_eq!(std::fs::read_dir(&other).expect("list").count(), 1);
+        // A ledger's folder stays one when a user puts a file beside it.
+        let ledger = dir.path().join("ledger");
+        let a = crate::input::parse_str(
+            "a.json",
+            r#"{"agreement":"acme","id":"s","title":"S","effective":"2024-01-01","change":[{"op":"establish","title":"A","parties":[{"id":"a","name":"A"}]}]}"#,
+        )
+        .expect("parse");
+        append(
+            &ledger,
+            wait,
+            &a,
+            RecordedAt(1_700_000_000_000_000),
+            AppendOptions::default(),
+            || [2; 16],
+        )
+        .expect("append");
+        std::fs::write(ledger.join("README.txt"), "mine").expect("write");
+        assert_eq!(inspect(&ledger).expect("inspect"), Place::Folder);
+        assert_eq!(open(&ledger, wait).expect("open").head().count, 1);
+    }
+}
