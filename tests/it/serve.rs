@@ -1223,3 +1223,72 @@ fn cli_through_the_server_answers_as_on_a_folder() {
     assert_eq!(gone.status.code(), Some(2));
     assert!(text(&gone.stderr).contains("cannot reach"));
 }
+
+/// The server holds a PostgreSQL ledger as it holds a folder: what it
+/// answers (API and `--ledger http://…`) is what the CLI answers on the same
+/// ledger, and an append through it is in the ledger the CLI reads. Needs
+/// `PACTUM_TEST_PG` (as the `postgres` module; it fails without it).
+#[test]
+fn serve_holds_a_postgresql_ledger() {
+    let base = std::env::var("PACTUM_TEST_PG").unwrap_or_else(|_| {
+        panic!("PACTUM_TEST_PG is not set: this test needs a PostgreSQL server (`bash .ci/run` starts one)")
+    });
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let pg = format!("{base}{sep}ledger=t{}_serve", std::process::id());
+    let pg = Path::new(&pg);
+    let s = Setup::new();
+    let o = run(s.path(), pg, &["append", &fixture("microsoft-openai")]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let server = Server::start(s.path(), pg, &["--tokens", &s.tokens()]);
+    let url = server.base.clone();
+    let a = agent();
+    for args in [
+        vec!["state", "microsoft-openai", "--at", "2025-06-01", "--json"],
+        vec!["list", "--json"],
+        vec!["log", "--json"],
+        vec!["head", "--json"],
+        vec!["audit", "--json"],
+        vec!["state", "nope"],
+    ] {
+        let remote = run(s.path(), Path::new(&url), &args);
+        let local = run(s.path(), pg, &args);
+        assert_eq!(
+            (
+                remote.status.code(),
+                text(&remote.stdout),
+                text(&remote.stderr).replace(&url, "LEDGER")
+            ),
+            (
+                local.status.code(),
+                text(&local.stdout),
+                text(&local.stderr).replace(&pg.display().to_string(), "LEDGER")
+            ),
+            "pactum {}",
+            args.join(" ")
+        );
+    }
+    let head = get(&a, &server.url("/api/head"), None);
+    assert_eq!(head.status, 200);
+    let local = run(s.path(), pg, &["head", "--json"]);
+    assert_eq!(head.body, text(&local.stdout));
+    // An append through the server lands in the PostgreSQL ledger.
+    let mut c = pactum(
+        s.path(),
+        Path::new(&url),
+        &["append", &fixture("elasticsearch-licence"), "--json"],
+    );
+    c.env("PACTUM_TOKEN", &s.token);
+    let o = c.output().expect("run pactum");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("append --json");
+    let entries = report["entries"].as_u64().expect("entries");
+    assert!(entries > 7, "{report}");
+    let local = run(s.path(), pg, &["head"]);
+    assert!(
+        text(&local.stdout).starts_with(&format!("{entries}:")),
+        "{}",
+        text(&local.stdout)
+    );
+    let audit = run(s.path(), pg, &["audit"]);
+    assert!(audit.status.success(), "{}", text(&audit.stderr));
+}
