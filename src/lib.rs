@@ -46,6 +46,7 @@ pub mod limits;
 pub mod merkle;
 pub mod model;
 pub mod note;
+pub mod picture;
 pub mod place;
 pub mod projection;
 pub mod proof;

@@ -8,6 +8,7 @@ use pactum::input::{self, Sourced};
 use pactum::ledger::{AppendOptions, AppendReport, Outcome};
 use pactum::model::{Amendment, RecordedAt};
 use pactum::place;
+use pactum::store::Store;
 use serde::Serialize;
 
 use super::{new_origin, now, Ctx, Fail, Out};
@@ -23,7 +24,7 @@ pub struct Args {
     paths: Vec<PathBuf>,
     /// Validate only; write nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Refuse unless the ledger holds exactly N entries (guards against lost updates).
     #[arg(long, value_name = "N")]
     expect_head: Option<u64>,
@@ -58,6 +59,19 @@ struct JsonReport<'a> {
 }
 
 fn locate(ctx: &Ctx<'_>, sources: &[Sourced], e: Error) -> Error {
+    match ctx.open() {
+        Ok(l) => locate_in(Some(&*l), sources, e),
+        Err(_) => locate_in(None::<&pactum::Ledger<pactum::store::MemStore>>, sources, e),
+    }
+}
+
+/// The refusal `e` of an append of `sources`, located at its file and line,
+/// with a hint for a clause no amendment of `ledger` (or of `sources`) named.
+pub(crate) fn locate_in<S: Store>(
+    ledger: Option<&pactum::Ledger<S>>,
+    sources: &[Sourced],
+    e: Error,
+) -> Error {
     match e {
         Error::Refused(r) => {
             let location = sources
@@ -70,7 +84,7 @@ fn locate(ctx: &Ctx<'_>, sources: &[Sourced], e: Error) -> Error {
                 });
             let hint = sources
                 .get(r.index)
-                .and_then(|s| unknown_clause_hint(ctx, sources, &s.amendment, &r))
+                .and_then(|s| unknown_clause_hint(ledger, sources, &s.amendment, &r))
                 .unwrap_or_default();
             Error::Input {
                 location,
@@ -84,8 +98,8 @@ fn locate(ctx: &Ctx<'_>, sources: &[Sourced], e: Error) -> Error {
 /// For a change refused because its clause is not in force: when no
 /// amendment of the agreement (recorded, or earlier in this batch) ever
 /// named that clause, say so, with the nearest name.
-fn unknown_clause_hint(
-    ctx: &Ctx<'_>,
+fn unknown_clause_hint<S: Store>(
+    ledger: Option<&pactum::Ledger<S>>,
     sources: &[Sourced],
     a: &Amendment,
     r: &pactum::error::Refusal,
@@ -95,9 +109,9 @@ fn unknown_clause_hint(
     if !r.message.contains("is not in force") {
         return None;
     }
-    let mut entries = match ctx.open() {
-        Ok(l) => l.agreement_entries(&a.agreement).ok()?,
-        Err(_) => Vec::new(),
+    let mut entries = match ledger {
+        Some(l) => l.agreement_entries(&a.agreement).ok()?,
+        None => Vec::new(),
     };
     entries.extend(
         sources
@@ -152,8 +166,18 @@ fn refuse_signed(sources: &[Sourced]) -> Result<(), Fail> {
 
 /// Runs `append`.
 pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
+    run_with(ctx, args, read_sources(args)?)
+}
+
+/// Reads the amendments the arguments name (files, folders, `-`).
+pub(crate) fn read_sources(args: &Args) -> Result<Vec<Sourced>, Fail> {
     let stdin = std::io::stdin();
-    let sources = input::read_paths(&args.paths, &mut stdin.lock())?;
+    Ok(input::read_paths(&args.paths, &mut stdin.lock())?)
+}
+
+/// `append` of amendments already read (by this process, or by a client
+/// of the server, which holds the ledger).
+pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Result<(), Fail> {
     refuse_signed(&sources)?;
     let amendments: Vec<Amendment> = sources.iter().map(|s| s.amendment.clone()).collect();
     let now = RecordedAt::from_timestamp(now()?);
@@ -161,25 +185,83 @@ pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
         dry_run: args.dry_run,
         expect_head: args.expect_head,
     };
-    let report = place::append(ctx.ledger, ctx.wait, &amendments, now, opts, new_origin)
-        .map_err(|e| Fail::Error(locate(ctx, &sources, e)))?;
-    // Amendments already recorded that a later entry retracted.
-    let mut retracted: Vec<Option<RetractedBy>> = vec![None; sources.len()];
-    if report
+    let report = match ctx.held {
+        Some(held) => held
+            .append(&amendments, now, opts)
+            .map_err(|e| Fail::Error(locate_in(Some(held), &sources, e)))?,
+        None => place::append(ctx.ledger, ctx.wait, &amendments, now, opts, new_origin)
+            .map_err(|e| Fail::Error(locate(ctx, &sources, e)))?,
+    };
+    let retracted = if report
         .outcomes
         .iter()
         .any(|o| matches!(o, Outcome::Existing { .. }))
     {
-        if let Ok(ledger) = ctx.open() {
-            for (k, (s, o)) in sources.iter().zip(&report.outcomes).enumerate() {
-                if matches!(o, Outcome::Existing { .. }) {
-                    retracted[k] =
-                        catalog::retracted_by(&ledger, &s.amendment.agreement, &s.amendment.id)?;
-                }
-            }
+        match ctx.open() {
+            Ok(ledger) => retractions(&ledger, &sources, &report)?,
+            Err(_) => vec![None; sources.len()],
+        }
+    } else {
+        vec![None; sources.len()]
+    };
+    print(ctx, args, &sources, &report, &retracted)
+}
+
+/// For each amendment already recorded, the later entry that retracted it (if any).
+pub(crate) fn retractions<S: Store>(
+    ledger: &pactum::Ledger<S>,
+    sources: &[Sourced],
+    report: &AppendReport,
+) -> Result<Vec<Option<RetractedBy>>, Fail> {
+    let mut retracted: Vec<Option<RetractedBy>> = vec![None; sources.len()];
+    for (k, (s, o)) in sources.iter().zip(&report.outcomes).enumerate() {
+        if matches!(o, Outcome::Existing { .. }) {
+            retracted[k] = catalog::retracted_by(ledger, &s.amendment.agreement, &s.amendment.id)?;
         }
     }
-    print(ctx, args, &sources, &report, &retracted)
+    Ok(retracted)
+}
+
+/// `append --json`.
+pub(crate) fn report_json(
+    dry_run: bool,
+    sources: &[Sourced],
+    report: &AppendReport,
+    retracted: &[Option<RetractedBy>],
+) -> String {
+    let appended = report
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Appended { .. }))
+        .count();
+    let existing = report.outcomes.len() - appended;
+    let amendments = sources
+        .iter()
+        .zip(&report.outcomes)
+        .zip(retracted)
+        .map(|((s, o), r)| JsonItem {
+            file: s.location.to_string(),
+            agreement: s.amendment.agreement.as_str(),
+            amendment: s.amendment.id.as_str(),
+            seq: match o {
+                Outcome::Appended { seq, .. } | Outcome::Existing { seq } => *seq,
+            },
+            status: match o {
+                Outcome::Appended { .. } => "appended",
+                Outcome::Existing { .. } => "existing",
+            },
+            retracted_by: r.as_ref().map(|r| format!("#{} {}", r.seq, r.amendment)),
+        })
+        .collect();
+    super::read::pretty(&JsonReport {
+        dry_run,
+        appended,
+        existing,
+        entries: report.head.count,
+        head: (!dry_run).then(|| report.head.to_string()),
+        recorded_at: report.recorded_at.to_string(),
+        amendments,
+    })
 }
 
 fn print(
@@ -197,33 +279,7 @@ fn print(
         .count();
     let existing = report.outcomes.len() - appended;
     if args.json {
-        let amendments = sources
-            .iter()
-            .zip(&report.outcomes)
-            .zip(retracted)
-            .map(|((s, o), r)| JsonItem {
-                file: s.location.to_string(),
-                agreement: s.amendment.agreement.as_str(),
-                amendment: s.amendment.id.as_str(),
-                seq: match o {
-                    Outcome::Appended { seq, .. } | Outcome::Existing { seq } => *seq,
-                },
-                status: match o {
-                    Outcome::Appended { .. } => "appended",
-                    Outcome::Existing { .. } => "existing",
-                },
-                retracted_by: r.as_ref().map(|r| format!("#{} {}", r.seq, r.amendment)),
-            })
-            .collect();
-        out.json_pretty(&JsonReport {
-            dry_run: args.dry_run,
-            appended,
-            existing,
-            entries: report.head.count,
-            head: (!args.dry_run).then(|| report.head.to_string()),
-            recorded_at: report.recorded_at.to_string(),
-            amendments,
-        })?;
+        out.raw(&report_json(args.dry_run, sources, report, retracted))?;
         return out.done();
     }
     if ctx.quiet {

@@ -27,15 +27,15 @@ use super::{io_error, progress_bar, usage, Ctx, Fail, Out};
 )]
 pub struct AuditArgs {
     /// An export file (JSON Lines) to verify offline, instead of the ledger.
-    file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Also prove the history up to a checkpoint was not rewritten: `N:HASH`
     /// as `pactum head` prints it, or a file written by `pactum checkpoint`.
     #[arg(long, value_name = "N:HASH|FILE")]
-    checkpoint: Option<String>,
+    pub(crate) checkpoint: Option<String>,
     /// Require the checkpoint file to carry a valid signature by this
     /// verifier key (or the file holding one); repeatable.
     #[arg(long = "key", value_name = "VKEY", requires = "checkpoint")]
-    keys: Vec<String>,
+    pub(crate) keys: Vec<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -89,6 +89,22 @@ fn print_not_run(e: &Error) -> Result<(), Fail> {
     out.done()
 }
 
+/// `audit --json` of a report; `head` the ledger's head as stored (the
+/// export's last entry for a file).
+pub(crate) fn audit_json(r: &Report, head: Option<Checkpoint>) -> String {
+    super::read::pretty(&JsonAudit {
+        ok: r.ok,
+        entries: r.entries,
+        head: head.map(|h| h.to_string()),
+        verified: Some(r.head.to_string()),
+        failure: r.failure.as_ref().map(|f| JsonFailure {
+            seq: f.seq,
+            kind: f.kind.as_str(),
+            detail: &f.detail,
+        }),
+    })
+}
+
 pub(super) fn print_report(
     quiet: bool,
     json: bool,
@@ -100,17 +116,7 @@ pub(super) fn print_report(
     let mut out = Out::new();
     if json {
         let head = if file { Some(r.head) } else { stored_head };
-        out.json_pretty(&JsonAudit {
-            ok: r.ok,
-            entries: r.entries,
-            head: head.map(|h| h.to_string()),
-            verified: Some(r.head.to_string()),
-            failure: r.failure.as_ref().map(|f| JsonFailure {
-                seq: f.seq,
-                kind: f.kind.as_str(),
-                detail: &f.detail,
-            }),
-        })?;
+        out.raw(&audit_json(r, head))?;
     } else if let Some(f) = &r.failure {
         out.line(format!("FAILED: {what}: {f}"))?;
         out.line(format!("{} entries verified before the failure", r.entries))?;
@@ -328,7 +334,15 @@ fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
         );
     }
     // The audit reads in key order: a small page cache keeps its memory low.
-    let store = pactum::place::open_store(ctx.ledger, ctx.wait, pactum::store::SCAN_CACHE)?;
+    // Through a server, the ledger it holds.
+    let owned;
+    let store: &pactum::store::AnyStore = match ctx.held {
+        Some(held) => held.store(),
+        None => {
+            owned = pactum::place::open_store(ctx.ledger, ctx.wait, pactum::store::SCAN_CACHE)?;
+            &owned
+        }
+    };
     let stored_head = store
         .get(&keys::meta("head"))
         .ok()
@@ -337,19 +351,19 @@ fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
         .map(|h| h.checkpoint());
     let total = stored_head.map_or(0, |h| h.count);
     let name = ctx.ledger.display().to_string();
-    if let (Some(t), Ok(Some(origin))) = (&text, pactum::layout::read_origin(&store)) {
+    if let (Some(t), Ok(Some(origin))) = (&text, pactum::layout::read_origin(store)) {
         if let Some(r) = wrong_origin(t, &origin) {
             return print_report(ctx.quiet, a.json, false, &name, &r, stored_head);
         }
     }
     if let Some((n, p)) = &prefix {
-        match resolve_prefix(&store, *n, p)? {
+        match resolve_prefix(store, *n, p)? {
             Ok(e) => expect = Some(e),
             Err(r) => return print_report(ctx.quiet, a.json, false, &name, &r, stored_head),
         }
     }
     let bar = progress_bar(total, "audit");
-    let report = audit::audit_store(&store, expect, &mut |n| bar.set_position(n))?;
+    let report = audit::audit_store(store, expect, &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
     print_report(ctx.quiet, a.json, false, &name, &report, stored_head)
 }

@@ -18,7 +18,7 @@ pub struct CheckpointArgs {
     size: Option<u64>,
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Print one JSON document (`origin`, `size`, `root` base64, `chain` hex,
     /// `text`, and with --sign `signed`: the signed note).
     #[arg(long, conflicts_with = "output")]
@@ -26,7 +26,7 @@ pub struct CheckpointArgs {
     /// Sign it with this signer key file, whose name must be the origin line:
     /// print a signed note (C2SP signed-note and tlog-checkpoint).
     #[arg(long, value_name = "KEYFILE")]
-    sign: Option<PathBuf>,
+    pub(crate) sign: Option<PathBuf>,
 }
 
 #[derive(serde::Serialize)]
@@ -38,6 +38,21 @@ struct JsonCheckpoint<'a> {
     text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     signed: Option<String>,
+}
+
+/// `checkpoint --json` (with `signed`, the signed note, when --sign is given).
+pub(crate) fn checkpoint_json(
+    cp: &pactum::chain::CheckpointText,
+    signed: Option<String>,
+) -> String {
+    super::read::pretty(&JsonCheckpoint {
+        origin: &cp.origin,
+        size: cp.size,
+        root: pactum::chain::base64(&cp.root),
+        chain: pactum::chain::hex(&cp.chain),
+        text: cp.to_string(),
+        signed,
+    })
 }
 
 /// `checkpoint`.
@@ -72,14 +87,7 @@ pub fn checkpoint(ctx: &Ctx<'_>, a: &CheckpointArgs) -> Result<(), Fail> {
         None => {
             let mut out = Out::new();
             if a.json {
-                out.json_pretty(&JsonCheckpoint {
-                    origin: &cp.origin,
-                    size: cp.size,
-                    root: pactum::chain::base64(&cp.root),
-                    chain: pactum::chain::hex(&cp.chain),
-                    text: cp.to_string(),
-                    signed,
-                })?;
+                out.raw(&checkpoint_json(&cp, signed))?;
             } else {
                 let text = signed.unwrap_or_else(|| cp.to_string());
                 out.line(text.trim_end_matches('\n'))?;

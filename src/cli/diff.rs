@@ -137,6 +137,39 @@ fn show_opt(v: &Option<TermValue>) -> String {
     v.as_ref().map_or("(none)".to_string(), |v| v.to_string())
 }
 
+/// `diff --json`.
+pub(crate) fn diff_json(
+    agreement: &AgreementId,
+    (from, known): (Date, KnownAt),
+    (to, known_to): (Date, KnownAt),
+    d: &projection::Diff,
+) -> String {
+    pretty(&JsonDiff {
+        agreement: agreement.as_str(),
+        from,
+        to,
+        known_at: known_json(known),
+        known_at_to: known_json(known_to),
+        status_from: d.from.status.as_str(),
+        status_to: d.to.status.as_str(),
+        digest_from: chain::hex(&d.from.digest),
+        digest_to: chain::hex(&d.to.digest),
+        added: d.added.iter().map(JsonClause::from).collect(),
+        removed: d.removed.iter().map(JsonClause::from).collect(),
+        changed: d
+            .changed
+            .iter()
+            .map(|c| JsonClauseChange {
+                id: c.after.id.as_str(),
+                before: (&c.before).into(),
+                after: (&c.after).into(),
+                text: c.text.as_deref(),
+                terms: &c.terms,
+            })
+            .collect(),
+    })
+}
+
 /// `diff`.
 pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
     let from = parse_date("--from", &a.from)?;
@@ -154,30 +187,7 @@ pub fn diff(ctx: &Ctx<'_>, a: &DiffArgs) -> Result<(), Fail> {
         .map_err(pactum::Error::from)?;
     let mut out = Out::new();
     if a.json {
-        out.json_pretty(&JsonDiff {
-            agreement: a.agreement.as_str(),
-            from,
-            to,
-            known_at: known_json(known),
-            known_at_to: known_json(known_to),
-            status_from: d.from.status.as_str(),
-            status_to: d.to.status.as_str(),
-            digest_from: chain::hex(&d.from.digest),
-            digest_to: chain::hex(&d.to.digest),
-            added: d.added.iter().map(JsonClause::from).collect(),
-            removed: d.removed.iter().map(JsonClause::from).collect(),
-            changed: d
-                .changed
-                .iter()
-                .map(|c| JsonClauseChange {
-                    id: c.after.id.as_str(),
-                    before: (&c.before).into(),
-                    after: (&c.after).into(),
-                    text: c.text.as_deref(),
-                    terms: &c.terms,
-                })
-                .collect(),
-        })?;
+        out.raw(&diff_json(&a.agreement, (from, known), (to, known_to), &d))?;
         return out.done();
     }
     let view = |k: KnownAt| match k {

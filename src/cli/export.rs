@@ -15,7 +15,7 @@ use super::{io_error, progress_bar, Ctx, Fail};
 pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// `export`.
@@ -23,10 +23,11 @@ pub fn export(ctx: &Ctx<'_>, a: &ExportArgs) -> Result<(), Fail> {
     let ledger = ctx.open()?;
     let bar = progress_bar(ledger.head().count, "export");
     let mut progress = |n| bar.set_position(n);
-    match &a.output {
+    // Through a server, the client writes the file.
+    let output = if ctx.held.is_some() { &None } else { &a.output };
+    match output {
         None => {
-            let stdout = std::io::stdout();
-            let mut w = BufWriter::new(stdout.lock());
+            let mut w = BufWriter::new(super::out::Stdout);
             let r = export::write_export(&ledger, &mut w, &mut progress);
             bar.finish_and_clear();
             match r {

@@ -23,17 +23,25 @@ struct JsonHead {
     checkpoint: String,
 }
 
+/// `head --json`.
+pub(crate) fn head_json(cp: &pactum::chain::Checkpoint) -> String {
+    let mut s = serde_json::to_string(&JsonHead {
+        entries: cp.count,
+        hash: chain::hex(&cp.hash),
+        checkpoint: cp.to_string(),
+    })
+    .unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// `head`.
 pub fn head(ctx: &Ctx<'_>, a: &HeadArgs) -> Result<(), Fail> {
     let ledger = ctx.open()?;
     let cp = ledger.head().checkpoint();
     let mut out = Out::new();
     if a.json {
-        out.json(&JsonHead {
-            entries: cp.count,
-            hash: chain::hex(&cp.hash),
-            checkpoint: cp.to_string(),
-        })?;
+        out.raw(&head_json(&cp))?;
     } else {
         out.line(cp.to_string())?;
     }

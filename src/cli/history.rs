@@ -57,6 +57,48 @@ struct JsonHistory<'a> {
     amendments: Vec<JsonHistoryItem<'a>>,
 }
 
+/// `history --json`.
+pub(crate) fn history_json(
+    agreement: &AgreementId,
+    clause: Option<&ClauseId>,
+    known: projection::KnownAt,
+    items: &[projection::HistoryItem],
+) -> String {
+    let amendments = items
+        .iter()
+        .map(|it| JsonHistoryItem {
+            seq: it.seq,
+            recorded_at: it.recorded_at.to_string(),
+            amendment: it.amendment.id.as_str(),
+            title: &it.amendment.title,
+            effective: it.amendment.effective,
+            signed: it.amendment.signed,
+            source: &it.amendment.source,
+            retracted_by: it.retracted_by.as_ref().map(|r| r.as_str()),
+            changes: it
+                .positions
+                .iter()
+                .map(|&i| {
+                    let c = &it.amendment.changes[i];
+                    JsonChange {
+                        position: i + 1,
+                        op: c.op.name(),
+                        effective: it.amendment.change_date(i),
+                        summary: c.op.summary(),
+                        clause: c.op.clause().map(|c| c.to_string()),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    pretty(&JsonHistory {
+        agreement: agreement.as_str(),
+        clause: clause.map(|c| c.as_str()),
+        known_at: known_json(known),
+        amendments,
+    })
+}
+
 /// `history`.
 pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
     let known = parse_known_at(a.known_at.as_deref())?;
@@ -76,39 +118,12 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
         .map_err(pactum::Error::from)?;
     let mut out = Out::new();
     if a.json {
-        let amendments = items
-            .iter()
-            .map(|it| JsonHistoryItem {
-                seq: it.seq,
-                recorded_at: it.recorded_at.to_string(),
-                amendment: it.amendment.id.as_str(),
-                title: &it.amendment.title,
-                effective: it.amendment.effective,
-                signed: it.amendment.signed,
-                source: &it.amendment.source,
-                retracted_by: it.retracted_by.as_ref().map(|r| r.as_str()),
-                changes: it
-                    .positions
-                    .iter()
-                    .map(|&i| {
-                        let c = &it.amendment.changes[i];
-                        JsonChange {
-                            position: i + 1,
-                            op: c.op.name(),
-                            effective: it.amendment.change_date(i),
-                            summary: c.op.summary(),
-                            clause: c.op.clause().map(|c| c.to_string()),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect();
-        out.json_pretty(&JsonHistory {
-            agreement: a.agreement.as_str(),
-            clause: a.clause.as_ref().map(|c| c.as_str()),
-            known_at: known_json(known),
-            amendments,
-        })?;
+        out.raw(&history_json(
+            &a.agreement,
+            a.clause.as_ref(),
+            known,
+            &items,
+        ))?;
         return out.done();
     }
     if items.is_empty() {

@@ -15,26 +15,41 @@ pub struct ListArgs {
 }
 
 #[derive(Serialize)]
-struct JsonAgreement {
-    agreement: String,
-    title: Option<String>,
-    parties: Vec<Party>,
-    amendments: usize,
-    retracted: usize,
-    first_effective: Option<Date>,
-    last_effective: Option<Date>,
-    status: &'static str,
+pub(crate) struct ListRow {
+    pub agreement: String,
+    pub title: Option<String>,
+    pub parties: Vec<Party>,
+    pub amendments: usize,
+    pub retracted: usize,
+    pub first_effective: Option<Date>,
+    pub last_effective: Option<Date>,
+    pub status: &'static str,
     /// The first day no longer in force, when terminated.
-    terminated: Option<Date>,
+    pub terminated: Option<Date>,
 }
 
 /// `list`.
 pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
     let ledger = ctx.open()?;
     let today = today()?;
-    let rows: Vec<JsonAgreement> = pactum::catalog::summaries(&ledger, today)?
+    let rows = list_rows(&ledger, today)?;
+    let mut out = Out::new();
+    if a.json {
+        out.raw(&super::read::pretty(&rows))?;
+        return out.done();
+    }
+    list_text(&mut out, &rows, today)?;
+    out.done()
+}
+
+/// The rows of `list` (and of `list --json`).
+pub(crate) fn list_rows<S: pactum::store::Store>(
+    ledger: &pactum::Ledger<S>,
+    today: Date,
+) -> Result<Vec<ListRow>, Fail> {
+    Ok(pactum::catalog::summaries(ledger, today)?
         .into_iter()
-        .map(|r| JsonAgreement {
+        .map(|r| ListRow {
             agreement: r.agreement.to_string(),
             title: r.title,
             parties: r.parties,
@@ -45,16 +60,14 @@ pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
             status: r.status.map_or("retracted", |s| s.as_str()),
             terminated: r.terminated,
         })
-        .collect();
-    let mut out = Out::new();
-    if a.json {
-        out.json_pretty(&rows)?;
-        return out.done();
-    }
+        .collect())
+}
+
+fn list_text(out: &mut Out, rows: &[ListRow], today: Date) -> Result<(), Fail> {
     if rows.is_empty() {
         out.line("the ledger holds no agreement")?;
     }
-    for r in &rows {
+    for r in rows {
         out.line(format!(
             "{}  {}",
             r.agreement,
@@ -82,5 +95,5 @@ pub fn list(ctx: &Ctx<'_>, a: &ListArgs) -> Result<(), Fail> {
         };
         out.line(format!("    status      {status}"))?;
     }
-    out.done()
+    Ok(())
 }

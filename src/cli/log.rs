@@ -31,21 +31,61 @@ struct JsonLogLine<'a> {
     hash: String,
 }
 
+/// One `log --json` line, with its newline.
+pub(crate) fn log_line(e: &pactum::codec::Entry, hash: &chain::Hash) -> String {
+    let mut s = serde_json::to_string(&JsonLogLine {
+        seq: e.seq,
+        recorded_at: e.recorded_at.to_string(),
+        agreement: e.amendment.agreement.as_str(),
+        amendment: e.amendment.id.as_str(),
+        effective: e.amendment.effective,
+        title: &e.amendment.title,
+        hash: chain::hex(hash),
+    })
+    .unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// `log --json` of the whole ledger or one agreement (refused when the
+/// ledger does not hold it).
+pub(crate) fn log_json<S: pactum::store::Store>(
+    ledger: &pactum::Ledger<S>,
+    agreement: Option<&AgreementId>,
+) -> Result<String, Fail> {
+    let mut s = String::new();
+    match agreement {
+        Some(ag) => {
+            let seqs = ledger.agreement_seqs(ag)?;
+            if seqs.is_empty() {
+                return Err(unknown(ledger, ag));
+            }
+            for seq in seqs {
+                let e = ledger.entry(seq)?.ok_or_else(|| pactum::Error::Damaged {
+                    seq: Some(seq),
+                    detail: "indexed entry missing".into(),
+                })?;
+                let h = ledger.entry_hash(seq)?.unwrap_or([0; 32]);
+                s.push_str(&log_line(&e, &h));
+            }
+        }
+        None => {
+            for item in ledger.entries(0) {
+                let (e, h) = item?;
+                s.push_str(&log_line(&e, &h));
+            }
+        }
+    }
+    Ok(s)
+}
+
 /// `log`.
 pub fn log(ctx: &Ctx<'_>, a: &LogArgs) -> Result<(), Fail> {
     let ledger = ctx.open()?;
     let mut out = Out::new();
     let print = |e: &pactum::codec::Entry, hash: &chain::Hash, out: &mut Out| -> Result<(), Fail> {
         if a.json {
-            return out.json(&JsonLogLine {
-                seq: e.seq,
-                recorded_at: e.recorded_at.to_string(),
-                agreement: e.amendment.agreement.as_str(),
-                amendment: e.amendment.id.as_str(),
-                effective: e.amendment.effective,
-                title: &e.amendment.title,
-                hash: chain::hex(hash),
-            });
+            return out.raw(&log_line(e, hash));
         }
         let eff = e
             .amendment

@@ -2,23 +2,25 @@
 //! ledger, time, output and exit codes. One file per subcommand (`read.rs`
 //! holds what the readers share, `out.rs` the output).
 
-mod append;
-mod audit;
-mod checkpoint;
-mod diff;
-mod export;
-mod head;
-mod history;
+pub(crate) mod append;
+pub(crate) mod audit;
+pub(crate) mod checkpoint;
+pub(crate) mod diff;
+pub(crate) mod export;
+pub(crate) mod head;
+pub(crate) mod history;
 mod import;
 mod keys;
-mod list;
-mod log;
-mod out;
+pub(crate) mod list;
+pub(crate) mod log;
+pub(crate) mod out;
 mod prove;
-mod read;
+pub(crate) mod read;
+pub(crate) mod remote;
 mod shell;
 mod show;
-mod state;
+pub(crate) mod state;
+pub(crate) mod timeline;
 mod verify;
 
 use std::io::IsTerminal;
@@ -42,7 +44,9 @@ pub use out::Out;
 #[derive(Parser, Debug)]
 #[command(name = "pactum", version, max_term_width = 100)]
 pub struct Cli {
-    /// The ledger (a sled database folder).
+    /// The ledger: a sled database folder, a `postgresql://` URL, or the
+    /// URL of a `pactum serve` (`http://HOST:PORT`; the token is taken from
+    /// PACTUM_TOKEN).
     #[arg(
         long,
         global = true,
@@ -140,6 +144,13 @@ enum Command {
     Completions(shell::CompletionsArgs),
     /// Print the manual page (roff), e.g. `pactum man > pactum.1`.
     Man(shell::ManArgs),
+    /// The agreement over time as SVG, HTML or its JSON layout.
+    Timeline(timeline::Args),
+    /// Serve the ledger over HTTP: a JSON API and pages (writes need a token).
+    Serve(crate::serve::Args),
+    /// Make write tokens for `serve`.
+    #[command(subcommand)]
+    Token(crate::serve::auth::TokenCommand),
 }
 
 /// How a command ended.
@@ -177,7 +188,7 @@ impl From<std::io::Error> for Fail {
     }
 }
 
-fn usage(msg: impl Into<String>) -> Fail {
+pub(crate) fn usage(msg: impl Into<String>) -> Fail {
     Fail::Error(Error::Usage(msg.into()))
 }
 
@@ -208,6 +219,12 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if remote::is_url(&cli.ledger) {
+        let url = cli.ledger.display().to_string();
+        if let Some(code) = remote::run(&cli, &url) {
+            return code;
+        }
+    }
     let result = std::panic::catch_unwind(|| run(&cli));
     match result {
         Ok(Ok(())) => 0,
@@ -218,10 +235,7 @@ pub fn main() -> i32 {
         }))) => 0,
         Ok(Err(Fail::Integrity)) => 1,
         Ok(Err(Fail::Error(e))) => {
-            let code = match e {
-                Error::Damaged { .. } | Error::Store(StoreError::Damaged(_)) => 1,
-                _ => 2,
-            };
+            let code = exit_code(&e);
             eprintln!("pactum: {}", escape_controls(&describe(&cli, &e)));
             code
         }
@@ -229,9 +243,17 @@ pub fn main() -> i32 {
     }
 }
 
+/// The exit code of an error: 1 for damage, 2 for a refusal.
+pub(crate) fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Damaged { .. } | Error::Store(StoreError::Damaged(_)) => 1,
+        _ => 2,
+    }
+}
+
 /// Quotes control characters (a NUL, an ESC from a hostile file) escaped, so
 /// that no input reaches the terminal raw.
-fn escape_controls(s: &str) -> String {
+pub(crate) fn escape_controls(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_control() && c != '\n' {
@@ -244,7 +266,7 @@ fn escape_controls(s: &str) -> String {
 }
 
 /// The library's message, with the command line's words added once, here.
-fn describe(cli: &Cli, e: &Error) -> String {
+pub(crate) fn describe(cli: &Cli, e: &Error) -> String {
     match e {
         Error::Store(StoreError::Busy { path }) => format!(
             "the ledger {path} is in use by another process (waited {}s; see --wait)",
@@ -273,32 +295,41 @@ fn run(cli: &Cli) -> Result<(), Fail> {
         wait: Duration::from_secs_f64(cli.wait.clamp(0.0, 86_400.0)),
         quiet: cli.quiet,
         color: cli.color.on(),
+        held: None,
     };
-    match &cli.command {
-        Command::Append(a) => append::run(&ctx, a),
-        Command::State(a) => state::state(&ctx, a),
-        Command::Diff(a) => diff::diff(&ctx, a),
-        Command::History(a) => history::history(&ctx, a),
-        Command::Log(a) => log::log(&ctx, a),
-        Command::List(a) => list::list(&ctx, a),
-        Command::Audit(a) => audit::audit(&ctx, a),
-        Command::Head(a) => head::head(&ctx, a),
-        Command::Checkpoint(a) => checkpoint::checkpoint(&ctx, a),
-        Command::Prove(a) => prove::prove(&ctx, a),
-        Command::Verify(a) => verify::verify(&ctx, a),
-        Command::Export(a) => export::export(&ctx, a),
-        Command::Import(a) => import::import(&ctx, a),
-        Command::Show(a) => show::run(&ctx, a),
+    dispatch(&ctx, &cli.command)
+}
+
+fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<(), Fail> {
+    match command {
+        Command::Append(a) => append::run(ctx, a),
+        Command::State(a) => state::state(ctx, a),
+        Command::Diff(a) => diff::diff(ctx, a),
+        Command::History(a) => history::history(ctx, a),
+        Command::Log(a) => log::log(ctx, a),
+        Command::List(a) => list::list(ctx, a),
+        Command::Audit(a) => audit::audit(ctx, a),
+        Command::Head(a) => head::head(ctx, a),
+        Command::Checkpoint(a) => checkpoint::checkpoint(ctx, a),
+        Command::Prove(a) => prove::prove(ctx, a),
+        Command::Verify(a) => verify::verify(ctx, a),
+        Command::Export(a) => export::export(ctx, a),
+        Command::Import(a) => import::import(ctx, a),
+        Command::Show(a) => show::run(ctx, a),
         Command::Completions(a) => shell::completions(a),
         Command::Man(a) => shell::man(a),
         Command::Key(a) => keys::key(a),
         Command::Cosign(a) => keys::cosign(a),
         Command::Sign(a) => keys::sign(a),
+        Command::Timeline(a) => timeline::run(ctx, a),
+        Command::Serve(a) => crate::serve::run(ctx, a),
+        Command::Token(c) => crate::serve::auth::run(c),
     }
 }
 
 /// What every command gets: where the ledger is, how long to wait for it,
-/// and how to print.
+/// how to print, and, when the server runs the command for a client, the
+/// ledger it holds.
 pub struct Ctx<'a> {
     ledger: &'a Path,
     wait: Duration,
@@ -306,17 +337,71 @@ pub struct Ctx<'a> {
     quiet: bool,
     /// Colour on standard output (`--color`, `NO_COLOR`).
     color: bool,
+    /// The ledger the server holds (sled or PostgreSQL), when it runs the
+    /// command for a client.
+    held: Option<&'a Ledger<AnyStore>>,
 }
 
-impl Ctx<'_> {
+/// An open ledger: the command's own, or the one the server holds.
+pub enum Held<'a> {
+    /// Opened by this command.
+    Own(Box<Ledger<AnyStore>>),
+    /// Held by the server.
+    Lent(&'a Ledger<AnyStore>),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Ledger<AnyStore>;
+    fn deref(&self) -> &Ledger<AnyStore> {
+        match self {
+            Held::Own(l) => l,
+            Held::Lent(l) => l,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The ledger's path, for messages.
+    pub(crate) fn ledger_name(&self) -> String {
+        self.ledger.display().to_string()
+    }
+
     /// Opens an existing ledger for reading (refuses a missing one).
-    fn open(&self) -> Result<Ledger<AnyStore>, Fail> {
-        Ok(pactum::place::open(self.ledger, self.wait)?)
+    pub(crate) fn open(&self) -> Result<Held<'a>, Fail> {
+        if let Some(l) = self.held {
+            return Ok(Held::Lent(l));
+        }
+        Ok(Held::Own(Box::new(pactum::place::open(
+            self.ledger,
+            self.wait,
+        )?)))
+    }
+
+    /// Opens the ledger for writing (sled or PostgreSQL), creating it when
+    /// missing: the server's ledger.
+    pub(crate) fn open_or_create(&self) -> Result<Held<'a>, Fail> {
+        if let Some(l) = self.held {
+            return Ok(Held::Lent(l));
+        }
+        let store = match pactum::place::pg_url(self.ledger) {
+            Some(url) => AnyStore::Pg(pactum::store::PgStore::connect(url, true)?),
+            None => {
+                pactum::place::usable(self.ledger)?;
+                AnyStore::Sled(pactum::store::SledStore::open_with_cache(
+                    self.ledger,
+                    self.wait,
+                    pactum::store::WRITE_CACHE,
+                )?)
+            }
+        };
+        Ok(Held::Own(Box::new(Ledger::open_or_create(
+            store, new_origin,
+        )?)))
     }
 }
 
 /// 16 random bytes from the operating system (fallback: time and pid, hashed).
-fn new_origin() -> pactum::chain::Origin {
+pub(crate) fn new_origin() -> pactum::chain::Origin {
     use std::io::Read;
     let mut o = [0u8; 16];
     if std::fs::File::open("/dev/urandom")
@@ -332,7 +417,7 @@ fn new_origin() -> pactum::chain::Origin {
 }
 
 /// Now: the clock, or `PACTUM_NOW` (RFC 3339) for reproducible runs and tests.
-fn now() -> Result<jiff::Timestamp, Fail> {
+pub(crate) fn now() -> Result<jiff::Timestamp, Fail> {
     match std::env::var("PACTUM_NOW") {
         Ok(s) => s
             .parse::<jiff::Timestamp>()
@@ -341,19 +426,19 @@ fn now() -> Result<jiff::Timestamp, Fail> {
     }
 }
 
-fn today() -> Result<Date, Fail> {
+pub(crate) fn today() -> Result<Date, Fail> {
     let t = now()?;
     RecordedAt::from_timestamp(t)
         .date()
         .ok_or_else(|| usage("the clock is outside years 1–9999"))
 }
 
-fn parse_date(what: &str, s: &str) -> Result<Date, Fail> {
+pub(crate) fn parse_date(what: &str, s: &str) -> Result<Date, Fail> {
     s.parse::<Date>().map_err(|e| usage(format!("{what}: {e}")))
 }
 
 /// `#N`, a date (end of that UTC day), or an RFC 3339 time.
-fn parse_known_at(s: Option<&str>) -> Result<KnownAt, Fail> {
+pub(crate) fn parse_known_at(s: Option<&str>) -> Result<KnownAt, Fail> {
     let Some(s) = s else { return Ok(KnownAt::All) };
     if let Some(n) = s.strip_prefix('#') {
         return n
@@ -380,7 +465,7 @@ fn parse_known_at(s: Option<&str>) -> Result<KnownAt, Fail> {
 }
 
 fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || out::capturing() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);

@@ -1,9 +1,56 @@
 //! Output: a buffered standard output whose errors (a closed pipe) end the
 //! command quietly, and small text helpers for 80-column terminals.
 
-use std::io::{self, BufWriter, Stdout, Write};
+use std::cell::RefCell;
+use std::io::{self, BufWriter, Write};
 
 use super::Fail;
+
+thread_local! {
+    /// Where standard output goes while the server runs a command for a
+    /// client (`--ledger http://…`): a buffer, not the server's stdout.
+    static CAPTURE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's standard output captured; returns its result and the bytes.
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<u8>) {
+    CAPTURE.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    let r = f();
+    let bytes = CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (r, bytes)
+}
+
+/// Whether this thread's output is captured.
+pub fn capturing() -> bool {
+    CAPTURE.with(|c| c.borrow().is_some())
+}
+
+/// Standard output, or the capture buffer.
+pub struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let captured = CAPTURE.with(|c| match c.borrow_mut().as_mut() {
+            Some(v) => {
+                v.extend_from_slice(buf);
+                true
+            }
+            None => false,
+        });
+        if captured {
+            Ok(buf.len())
+        } else {
+            io::stdout().write(buf)
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if capturing() {
+            Ok(())
+        } else {
+            io::stdout().flush()
+        }
+    }
+}
 
 /// Buffered standard output.
 pub struct Out(BufWriter<Stdout>);
@@ -11,7 +58,7 @@ pub struct Out(BufWriter<Stdout>);
 impl Out {
     /// Standard output.
     pub fn new() -> Out {
-        Out(BufWriter::new(io::stdout()))
+        Out(BufWriter::new(Stdout))
     }
 
     /// Writes a line.
@@ -21,10 +68,9 @@ impl Out {
         Ok(())
     }
 
-    /// Writes one JSON document (or JSON Lines line).
-    pub fn json<T: serde::Serialize>(&mut self, v: &T) -> Result<(), Fail> {
-        serde_json::to_writer(&mut self.0, v).map_err(io::Error::from)?;
-        self.0.write_all(b"\n")?;
+    /// Writes text as it is.
+    pub fn raw(&mut self, s: &str) -> Result<(), Fail> {
+        self.0.write_all(s.as_bytes())?;
         Ok(())
     }
 

@@ -116,8 +116,44 @@ pub(super) fn load(
     Ok(entries)
 }
 
+/// The agreement's entries, or the refusal naming the agreements the ledger holds.
+pub(crate) fn load_entries<S: pactum::store::Store>(
+    ledger: &pactum::Ledger<S>,
+    agreement: &AgreementId,
+) -> Result<Vec<pactum::codec::Entry>, Fail> {
+    let entries = ledger.agreement_entries(agreement)?;
+    if entries.is_empty() {
+        return Err(unknown(ledger, agreement));
+    }
+    Ok(entries)
+}
+
+/// The state, or the refusal naming the agreements the ledger holds (or
+/// the view beyond the ledger).
+pub(crate) fn load_state<S: pactum::store::Store>(
+    ledger: &pactum::Ledger<S>,
+    agreement: &AgreementId,
+    at: Date,
+    known: KnownAt,
+) -> Result<pactum::projection::State, Fail> {
+    pactum::catalog::check_view(ledger, known)?;
+    match ledger.state(agreement, at, known) {
+        Err(pactum::Error::Projection(pactum::projection::ProjectionError::Unknown(_))) => {
+            Err(unknown(ledger, agreement))
+        }
+        r => Ok(r?),
+    }
+}
+
+/// A pretty JSON document and its newline, as `--json` prints it.
+pub(crate) fn pretty<T: Serialize>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// The refusal for an agreement the ledger does not hold, naming those it does.
-pub(super) fn unknown<S: pactum::store::Store>(
+pub(crate) fn unknown<S: pactum::store::Store>(
     ledger: &pactum::Ledger<S>,
     agreement: &AgreementId,
 ) -> Fail {

@@ -68,6 +68,11 @@ impl<'a> From<&'a State> for JsonState<'a> {
     }
 }
 
+/// `state --json`.
+pub(crate) fn state_json(s: &State) -> String {
+    pretty(&JsonState::from(s))
+}
+
 /// `state`.
 pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
     let at = match &a.at {
@@ -75,17 +80,10 @@ pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
         None => today()?,
     };
     let known = parse_known_at(a.known_at.as_deref())?;
-    let ledger = ctx.open()?;
-    pactum::catalog::check_view(&ledger, known)?;
-    let s = match ledger.state(&a.agreement, at, known) {
-        Err(pactum::Error::Projection(projection::ProjectionError::Unknown(_))) => {
-            return Err(unknown(&ledger, &a.agreement));
-        }
-        r => r?,
-    };
+    let s = load_state(&*ctx.open()?, &a.agreement, at, known)?;
     let mut out = Out::new();
     if a.json {
-        out.json_pretty(&JsonState::from(&s))?;
+        out.raw(&state_json(&s))?;
         return out.done();
     }
     out.line(format!("{} — {}", s.agreement, s.title))?;

@@ -14,6 +14,8 @@
 //! | `fuzz_regressions` | fuzz seeds and regressions replayed on stable |
 //! | `invalid` | every file in `fixtures/invalid/` refused |
 //! | `merkle` | the tree and proofs against `ct-merkle` |
+//! | `picture` | `pactum timeline`: the layout model on every kind of mark, the drawings' escaping and self-containment, the CLI, the README picture |
+//! | `serve` | `pactum serve` over real HTTP: API = CLI `--json`, tokens, hostile requests, concurrency, `--ledger http://`, a headless browser |
 //! | `note` | keys, signed notes, cosignatures: known answers (Go's `sumdb/note`, C2SP, RFC 8032) |
 //! | `postgres` | the PostgreSQL store against a real server (`PACTUM_TEST_PG`) |
 //! | `properties` | proptest against the reference model |
@@ -34,9 +36,11 @@ mod fuzz_regressions;
 mod invalid;
 mod merkle;
 mod note;
+mod picture;
 mod postgres;
 mod properties;
 mod reliability;
+mod serve;
 mod signatures;
 mod tamper;
 mod usability;
