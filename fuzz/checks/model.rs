@@ -78,13 +78,23 @@ pub struct ModelInput {
     pub steps: Vec<Step>,
 }
 
-/// One step. Writes are most of them; `Check` holds the reads.
+/// One step: half of them appends, a quarter re-appends and retractions,
+/// a quarter reads and checks.
 #[derive(Arbitrary, Debug, Clone)]
 pub enum Step {
     /// A batch of new or recorded amendments.
     Append(Append),
     /// Another batch (so that writes are about half the steps).
     AppendMore(Append),
+    /// A re-append or a retraction.
+    Again(Again),
+    /// A read or a check.
+    Check(Check),
+}
+
+/// The writes that name recorded amendments.
+#[derive(Arbitrary, Debug, Clone)]
+pub enum Again {
     /// A recorded amendment again (a no-op), or changed (refused), with a new one.
     Reappend {
         /// Which recorded entry.
@@ -107,8 +117,6 @@ pub enum Step {
         /// The append's time.
         time: Clock,
     },
-    /// A read or a check.
-    Check(Check),
 }
 
 /// An append: a batch of one to three candidates.
@@ -156,30 +164,35 @@ pub enum Ag {
 pub struct Cand {
     /// Its agreement.
     pub ag: Ag,
-    /// Below 24 (and the agreement has entries): a recorded amendment again,
-    /// unchanged when even, with another title when odd.
+    /// From 232 (and the agreement has entries): a recorded amendment
+    /// again, unchanged when even, with another title when odd.
     pub reuse: u8,
-    /// Its effective date: day `1 + eff % 60`.
+    /// Its effective date: below 230 `eff % 45` days after the agreement's
+    /// establishment (when it has one), else day `1 + eff % 60`.
     pub eff: u8,
     /// Its first change.
     pub first: ChangeItem,
     /// Up to two more.
     pub more: Vec<ChangeItem>,
-    /// Below 26: signed the day before it takes effect.
+    /// From 230: signed the day before it takes effect.
     pub signed: u8,
-    /// Below 26: a source URL.
+    /// From 230: a source URL.
     pub source: u8,
-    /// 0 to 4: something invalid on its own (blank title, no changes, no
-    /// date, a control character, an empty source).
+    /// 251 to 255: something invalid on its own (blank title, no changes,
+    /// no date, a control character, an empty source); 250: a retraction
+    /// with other changes or dates.
+    ///
+    /// (Every selector's rare, mostly refused, case is at the top of its
+    /// range: an input that runs out reads zeros, which make the common case.)
     pub defect: u8,
 }
 
 /// One change of a candidate.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct ChangeItem {
-    /// Below 38: a date of its own, day `1 + own % 60`.
+    /// From 218: a date of its own, day `1 + own % 60`.
     pub own: u8,
-    /// Below 32, the change stays as given even when the agreement is not
+    /// From 244 the change stays as given even when the agreement is not
     /// yet established (otherwise its first change then establishes it).
     pub keep: u8,
     /// The change.
@@ -204,7 +217,7 @@ pub enum ChangeSpec {
     },
     /// An event occurs.
     Occur {
-        /// Below 26: any event, else one that has not yet occurred.
+        /// From 230: any event, else one that has not yet occurred.
         event: u8,
         /// With a note.
         note: bool,
@@ -220,7 +233,7 @@ pub enum Rare {
     Establish {
         /// Its title.
         title: u8,
-        /// Below 102: a second party; below 5 with the first one's id.
+        /// From 154: a second party; from 251 with the first one's id.
         second: u8,
     },
     /// Retracts an amendment (in a batch with other changes: refused).
@@ -248,7 +261,7 @@ pub struct AddSpec {
     pub terms: Vec<TermSpec>,
     /// See [`Machine::until`].
     pub until: u8,
-    /// Below 51: until an event.
+    /// From 205: until an event.
     pub until_event: u8,
 }
 
@@ -263,13 +276,13 @@ pub struct AmendSpec {
     pub text: Option<u8>,
     /// Terms set.
     pub set: Vec<TermSpec>,
-    /// Terms unset: below 26 any term, else one the clause has.
+    /// Terms unset: from 230 any term, else one the clause has.
     pub unset: Vec<u8>,
-    /// Below 8: the first unset term named twice (refused).
+    /// From 248: the first unset term named twice (refused).
     pub twice: u8,
     /// See [`Machine::until`].
     pub until: u8,
-    /// Below 26: until an event.
+    /// From 230: until an event.
     pub until_event: u8,
 }
 
@@ -291,10 +304,9 @@ pub enum ValueSpec {
     Boolean(bool),
     /// A date in the 60 days.
     Date(u8),
-    /// A text (some blank, some with double spaces).
+    /// A text (some blank, some with double spaces); from 250 one that
+    /// looks like an impossible date (refused where a date is expected).
     Text(u8),
-    /// A text that looks like an impossible date.
-    BadDate,
 }
 
 /// The reads and checks.
@@ -368,7 +380,8 @@ pub enum ViewSpec {
     All,
     /// The first `n % (count + 2)`.
     Seq(u8),
-    /// As of a recorded time (or a microsecond before it), or before all.
+    /// As of a recorded time (or a microsecond before it), or (from 230)
+    /// before all.
     Time(u8, bool),
 }
 
@@ -541,14 +554,14 @@ pub fn run_program<B: Backend>(backend: B, input: &ModelInput) -> ModelStats {
         m.stats.steps += 1;
         match step {
             Step::Append(a) | Step::AppendMore(a) => m.append(a),
-            Step::Reappend {
+            Step::Again(Again::Reappend {
                 pick,
                 resign,
                 fresh,
                 old_first,
                 time,
-            } => m.reappend(*pick, *resign, fresh, *old_first, *time),
-            Step::Retract { ag, target, time } => m.retract(*ag, *target, *time),
+            }) => m.reappend(*pick, *resign, fresh, *old_first, *time),
+            Step::Again(Again::Retract { ag, target, time }) => m.retract(*ag, *target, *time),
             Step::Check(c) => match c {
                 Check::Reopen => m.reopen(),
                 Check::Audit => m.audit(),
@@ -725,8 +738,8 @@ impl<B: Backend> Machine<B> {
             ValueSpec::Integer(i) => TermValue::Integer(*pick(&INTEGERS, *i as usize)),
             ValueSpec::Boolean(b) => TermValue::Boolean(*b),
             ValueSpec::Date(d) => TermValue::Date(self.some_day(*d)),
+            ValueSpec::Text(250..) => TermValue::Text("2024-02-30".into()),
             ValueSpec::Text(t) => TermValue::Text(pick(&WORDS, *t as usize).to_string()),
-            ValueSpec::BadDate => TermValue::Text("2024-02-30".into()),
         }
     }
 
@@ -753,7 +766,7 @@ impl<B: Backend> Machine<B> {
         EventId::new(*pick(&EVENTS, sel as usize)).expect("an event id")
     }
 
-    /// A clause: below 38 any, else one in force (`in_force`) or not, as
+    /// A clause: from 240 any, else one in force (`in_force`) or not, as
     /// asked, when there is one.
     fn clause(&self, sel: u8, w: &reference::World, in_force: bool) -> ClauseId {
         let fit: Vec<&str> = CLAUSES
@@ -761,7 +774,7 @@ impl<B: Backend> Machine<B> {
             .copied()
             .filter(|c| w.clauses.contains_key(*c) == in_force)
             .collect();
-        let c = if fit.is_empty() || sel < 38 {
+        let c = if fit.is_empty() || sel >= 240 {
             *pick(&CLAUSES, sel as usize)
         } else {
             *pick(&fit, sel as usize)
@@ -769,10 +782,10 @@ impl<B: Backend> Machine<B> {
         ClauseId::new(c).expect("a clause id")
     }
 
-    /// The id a retraction names: below 20 (or with nothing recorded) one
+    /// The id a retraction names: from 236 (or with nothing recorded) one
     /// that does not exist, else one of the agreement's.
     fn target(&self, sel: u8, mine: &[RefEntry]) -> AmendmentId {
-        if mine.is_empty() || sel < 20 {
+        if mine.is_empty() || sel >= 236 {
             AmendmentId::new("no-such").expect("an amendment id")
         } else {
             pick(mine, sel as usize).amendment.id.clone()
@@ -784,7 +797,7 @@ impl<B: Backend> Machine<B> {
     fn amendment(&mut self, c: &Cand, extra: &[RefEntry]) -> Amendment {
         let ag = ag_of(c.ag);
         let mine = self.mine_with(&ag, extra).into_owned();
-        if c.reuse < 24 && !mine.is_empty() {
+        if c.reuse >= 232 && !mine.is_empty() {
             // An id already recorded: the same content, or another title.
             let mut a = pick(&mine, c.reuse as usize / 2).amendment.clone();
             if c.reuse % 2 == 1 {
@@ -799,16 +812,23 @@ impl<B: Backend> Machine<B> {
             .iter()
             .any(|(_, _, pos, a)| matches!(a.changes[*pos].op, Op::Establish { .. }));
         let ever = reference::fold(&ch, None).unwrap_or_default();
-        let eff = self.some_day(c.eff);
+        // Mostly on or after the establishment (from 230: any day).
+        let est = ch.iter().find_map(|(d, _, pos, a)| {
+            matches!(a.changes[*pos].op, Op::Establish { .. }).then_some(*d)
+        });
+        let eff = match est {
+            Some(e) if c.eff < 230 => self.plus(e, c.eff as usize % 45),
+            _ => self.some_day(c.eff),
+        };
         let id = AmendmentId::new(format!("m{}", self.fresh)).expect("an amendment id");
         self.fresh += 1;
         let mut changes: Vec<Change> = Vec::new();
         let items = std::iter::once(&c.first).chain(c.more.iter().take(CHANGES_MAX - 1));
         for (i, item) in items.enumerate() {
-            let own = (item.own < 38).then(|| self.some_day(item.own));
+            let own = (item.own >= 218).then(|| self.some_day(item.own));
             let d = own.unwrap_or(eff);
             let w = reference::fold(&ch, Some(d)).unwrap_or_default();
-            let op = if i == 0 && !established && item.keep >= 32 {
+            let op = if i == 0 && !established && item.keep < 244 {
                 Op::Establish {
                     title: pick(&TITLES, item.keep as usize).to_string(),
                     parties: vec![Party {
@@ -826,11 +846,11 @@ impl<B: Backend> Machine<B> {
             id,
             title: format!("Amendment {}", self.fresh),
             effective: Some(eff),
-            signed: (c.signed < 26).then(|| self.minus(eff, 1)),
-            source: (c.source < 26).then(|| "https://example.com/deal".to_string()),
+            signed: (c.signed >= 230).then(|| self.minus(eff, 1)),
+            source: (c.source >= 230).then(|| "https://example.com/deal".to_string()),
             changes,
         };
-        if a.is_retraction() && c.defect != 5 {
+        if a.is_retraction() && c.defect != 250 {
             // Mostly well-formed: alone, with no date of its own.
             a.changes.truncate(1);
             a.changes[0].effective = None;
@@ -839,11 +859,11 @@ impl<B: Backend> Machine<B> {
         }
         // Now and then, something invalid on its own.
         match c.defect {
-            0 => a.title = " ".into(),
-            1 => a.changes.clear(),
-            2 => a.effective = None,
-            3 => a.title = "Tab\tand bell\u{7}".into(),
-            4 => a.source = Some(String::new()),
+            251 => a.title = " ".into(),
+            252 => a.changes.clear(),
+            253 => a.effective = None,
+            254 => a.title = "Tab\tand bell\u{7}".into(),
+            255 => a.source = Some(String::new()),
             _ => {}
         }
         a
@@ -866,8 +886,24 @@ impl<B: Backend> Machine<B> {
                 text: self.text(s.text),
                 terms: self.terms(&s.terms),
                 until: self.until(s.until, d),
-                until_event: (s.until_event < 51).then(|| Self::event(s.until_event)),
+                until_event: (s.until_event >= 205).then(|| Self::event(s.until_event)),
             },
+            // Nothing in force to amend or repeal (and not asked for any
+            // clause): an addition instead.
+            ChangeSpec::Amend(AmendSpec { clause, .. })
+            | ChangeSpec::Amend2(AmendSpec { clause, .. })
+            | ChangeSpec::Repeal { clause }
+                if w.clauses.is_empty() && *clause < 240 =>
+            {
+                Op::Add {
+                    clause: self.clause(*clause, w, false),
+                    heading: None,
+                    text: self.text(*clause),
+                    terms: Terms::new(),
+                    until: None,
+                    until_event: None,
+                }
+            }
             ChangeSpec::Amend(s) | ChangeSpec::Amend2(s) => {
                 let clause = self.clause(s.clause, w, true);
                 let current: Vec<String> = w
@@ -877,7 +913,7 @@ impl<B: Backend> Machine<B> {
                     .unwrap_or_default();
                 let mut unset: BTreeSet<TermName> = BTreeSet::new();
                 for u in s.unset.iter().take(TERMS_MAX) {
-                    let name = if current.is_empty() || *u < 26 {
+                    let name = if current.is_empty() || *u >= 230 {
                         pick(&TERMS, *u as usize).to_string()
                     } else {
                         pick(&current, *u as usize).clone()
@@ -885,7 +921,7 @@ impl<B: Backend> Machine<B> {
                     unset.insert(TermName::new(name).expect("a term name"));
                 }
                 let mut unset: Vec<TermName> = unset.into_iter().collect();
-                if s.twice < 8 {
+                if s.twice >= 248 {
                     if let Some(t) = unset.first().cloned() {
                         unset.push(t); // named twice: invalid
                     }
@@ -897,7 +933,7 @@ impl<B: Backend> Machine<B> {
                     set: self.terms(&s.set),
                     unset,
                     until: self.until(s.until, d),
-                    until_event: (s.until_event < 26).then(|| Self::event(s.until_event)),
+                    until_event: (s.until_event >= 230).then(|| Self::event(s.until_event)),
                 }
             }
             ChangeSpec::Repeal { clause } => Op::Repeal {
@@ -909,7 +945,7 @@ impl<B: Backend> Machine<B> {
                     .copied()
                     .filter(|e| !ever.occurred.contains_key(*e))
                     .collect();
-                let e = if open.is_empty() || *event < 26 {
+                let e = if open.is_empty() || *event >= 230 {
                     *pick(&EVENTS, *event as usize)
                 } else {
                     *pick(&open, *event as usize)
@@ -924,9 +960,9 @@ impl<B: Backend> Machine<B> {
                     id: PartyId::new("p9").expect("party"),
                     name: "Nine".into(),
                 }];
-                if *second < 102 {
+                if *second >= 154 {
                     parties.push(Party {
-                        id: PartyId::new(if *second < 5 { "p9" } else { "p2" }).expect("party"),
+                        id: PartyId::new(if *second >= 251 { "p9" } else { "p2" }).expect("party"),
                         name: "Partei Zwei".into(),
                     });
                 }
@@ -1136,7 +1172,7 @@ impl<B: Backend> Machine<B> {
             ViewSpec::All => View::All,
             ViewSpec::Seq(s) => View::Seq((s as usize % (n + 2)) as u64),
             ViewSpec::Time(i, minus) => {
-                if n == 0 || i < 26 {
+                if n == 0 || i >= 230 {
                     View::Time(BASE_TIME - 1)
                 } else {
                     View::Time(pick(&self.entries, i as usize).recorded_at - minus as i64)
