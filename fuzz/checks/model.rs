@@ -3,10 +3,10 @@
 //! the fuzzer's bytes with `arbitrary` ([`ModelInput`]) and run against a
 //! ledger and the naive reference model of `tests/properties/reference.rs`.
 //!
-//! `model` runs it on [`MemStore`] (a run takes microseconds to a few
-//! milliseconds); `model_sled` runs the same programs on sled in a fresh
-//! folder (about a hundred times slower: every commit is synced), so both
-//! stores stay covered by one input format and one corpus can seed both.
+//! `model` runs it on [`MemStore`]; `model_sled` runs the same programs on
+//! sled in a fresh folder (under `/dev/shm` when there is one: every commit
+//! is synced, so on a disk it is much slower), so both stores stay covered
+//! by one input format and one corpus can seed both.
 //!
 //! The operands are small selectors: a clause "that fits" is one in force
 //! for an amendment and one not in force for an addition, an id is mostly
