@@ -10,6 +10,8 @@ use super::{Pair, Scan, Store, StoreError, Write};
 #[derive(Default, Debug)]
 pub struct MemStore {
     map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    /// Puts and deletes applied so far (commits and raw writes).
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl MemStore {
@@ -25,11 +27,25 @@ impl MemStore {
     /// Sets a pair directly, bypassing the ledger (for tamper tests).
     pub fn raw_put(&self, key: Vec<u8>, value: Vec<u8>) {
         self.lock().insert(key, value);
+        self.count_writes(1);
     }
 
     /// Removes a pair directly, bypassing the ledger (for tamper tests).
     pub fn raw_delete(&self, key: &[u8]) {
         self.lock().remove(key);
+        self.count_writes(1);
+    }
+
+    /// How many puts and deletes were applied so far, committed or raw: an
+    /// unchanged count proves nothing was written, without copying the
+    /// store (the fuzz model target checks every refusal this way).
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_writes(&self, n: usize) {
+        self.writes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -60,6 +76,7 @@ impl Store for MemStore {
     }
 
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.count_writes(writes.len());
         let mut map = self.lock();
         for w in writes {
             match w {
@@ -72,5 +89,30 @@ impl Store for MemStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_counts_every_put_and_delete() {
+        let s = MemStore::default();
+        assert_eq!(s.writes(), 0);
+        s.commit(vec![
+            Write::Put(b"a".to_vec(), b"1".to_vec()),
+            Write::Delete(b"b".to_vec()),
+        ])
+        .unwrap();
+        assert_eq!(s.writes(), 2);
+        s.commit(Vec::new()).unwrap();
+        assert_eq!(s.writes(), 2, "an empty commit writes nothing");
+        s.get(b"a").unwrap();
+        assert_eq!(s.scan(b"", None).count(), 1);
+        assert_eq!(s.writes(), 2, "reads write nothing");
+        s.raw_put(b"c".to_vec(), Vec::new());
+        s.raw_delete(b"c");
+        assert_eq!(s.writes(), 4);
     }
 }

@@ -128,4 +128,169 @@ fn model_inputs_replay() {
     }
     println!("  the model seeds ran: {total:?}");
     assert!(total.appends_ok > 0 && total.appends_refused > 0 && total.states > 0);
+    assert!(total.reopens > 0 && total.proofs > 0 && total.tampers > 0 && total.exports > 0);
+}
+
+/// The same programs on sled (fewer: each run writes a ledger to disk).
+#[test]
+fn model_sled_inputs_replay() {
+    replay("model_sled");
+}
+
+#[test]
+fn checkpoint_inputs_replay() {
+    let seeds = replay("checkpoint");
+    let texts = seeds
+        .iter()
+        .filter(|s| {
+            String::from_utf8_lossy(s)
+                .parse::<pactum::chain::CheckpointText>()
+                .is_ok()
+        })
+        .count();
+    println!(
+        "  {texts} of {} seeds parse as checkpoint texts",
+        seeds.len()
+    );
+    assert!(texts > 0 && texts < seeds.len());
+}
+
+#[test]
+fn proof_inputs_replay() {
+    let seeds = replay("proof");
+    let parsed: Vec<pactum::proof::Proof> = seeds
+        .iter()
+        .filter_map(|s| {
+            let doc = s.split(|b| *b == 0).next().unwrap_or_default();
+            pactum::proof::Proof::parse(&String::from_utf8_lossy(doc)).ok()
+        })
+        .collect();
+    let inclusion = parsed
+        .iter()
+        .filter(|p| matches!(p, pactum::proof::Proof::Inclusion(_)))
+        .count();
+    println!(
+        "  {} of {} seeds parse as proofs, {inclusion} inclusion",
+        parsed.len(),
+        seeds.len()
+    );
+    assert!(inclusion > 0 && parsed.len() > inclusion && parsed.len() < seeds.len());
+}
+
+#[test]
+fn export_inputs_replay() {
+    let seeds = replay("export");
+    let ok = seeds
+        .iter()
+        .filter(|s| {
+            pactum::export::verify_export(&mut &s[..], None, &mut |_, _, _| {})
+                .report
+                .ok
+        })
+        .count();
+    println!("  {ok} of {} seeds pass the export audit", seeds.len());
+    assert!(ok > 0 && ok < seeds.len());
+}
+
+/// Writes the seeds of the document targets (`checkpoint`, `proof`,
+/// `export`) from the fork of `fuzz/checks/documents.rs`:
+/// `cargo test --test fuzz_regressions write_document_seeds -- --ignored`.
+#[test]
+#[ignore = "writes fuzz/seeds/; run by hand when the documents change"]
+fn write_document_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join("seeds");
+    let f = checks::documents::fork();
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).expect("a seeds folder");
+        std::fs::write(dir.join(name), bytes).expect("a seed written");
+    };
+    for (tag, s) in [("a", &f.a), ("b", &f.b)] {
+        // Checkpoints: texts at a few sizes, N:HASH forms, broken ones.
+        for size in [0usize, 1, 3, s.cps.len() - 1] {
+            let cp = &s.cps[size];
+            write(
+                "checkpoint",
+                &format!("{tag}-text-{size}"),
+                cp.to_string().as_bytes(),
+            );
+            write(
+                "checkpoint",
+                &format!("{tag}-head-{size}"),
+                cp.checkpoint().to_string().as_bytes(),
+            );
+        }
+        let last = s.cps[s.cps.len() - 1].to_string();
+        write(
+            "checkpoint",
+            &format!("{tag}-crlf"),
+            last.replace('\n', "\r\n").as_bytes(),
+        );
+        write(
+            "checkpoint",
+            &format!("{tag}-extra-line"),
+            format!("{last}more\n").as_bytes(),
+        );
+        write(
+            "checkpoint",
+            &format!("{tag}-no-chain"),
+            last.lines()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .as_bytes(),
+        );
+        // Proofs: as `pactum prove` prints them; some with their checkpoints.
+        for (i, p) in s.inclusion.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+            let doc = serde_json::to_string_pretty(p).expect("json");
+            write("proof", &format!("{tag}-inclusion-{i}"), doc.as_bytes());
+            let cp = s.cp(p.tree_size).expect("a checkpoint");
+            write(
+                "proof",
+                &format!("{tag}-inclusion-{i}-cp"),
+                format!("{doc}\0{cp}").as_bytes(),
+            );
+        }
+        for (i, p) in s.consistency.iter().enumerate().filter(|(i, _)| i % 3 == 1) {
+            let doc = serde_json::to_string_pretty(p).expect("json");
+            write("proof", &format!("{tag}-consistency-{i}"), doc.as_bytes());
+            let (new, old) = (
+                s.cp(p.tree_size).expect("new"),
+                s.cp(p.old_size).expect("old"),
+            );
+            write(
+                "proof",
+                &format!("{tag}-consistency-{i}-cps"),
+                format!("{doc}\0{new}\0{old}").as_bytes(),
+            );
+        }
+        // Exports: whole, cut short, without a line, with a line twice.
+        let lines: Vec<&[u8]> = s
+            .export
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let join = |ls: &[&[u8]]| -> Vec<u8> {
+            ls.iter()
+                .flat_map(|l| l.iter().copied().chain([b'\n']))
+                .collect()
+        };
+        write("export", &format!("{tag}-whole"), &s.export);
+        write(
+            "export",
+            &format!("{tag}-truncated"),
+            &join(&lines[..lines.len() - 1]),
+        );
+        let mut gap = lines.clone();
+        gap.remove(2);
+        write("export", &format!("{tag}-gap"), &join(&gap));
+        let mut twice = lines.clone();
+        twice.insert(2, lines[2]);
+        write("export", &format!("{tag}-twice"), &join(&twice));
+    }
+    // Documents that are not proofs.
+    write("proof", "not-json", b"{\"proof\": \"inclusion\"");
+    write("proof", "other-kind", b"{\"proof\": \"signature\"}");
 }
