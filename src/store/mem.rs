@@ -104,11 +104,11 @@ mod tests {
             Write::Put(b"a".to_vec(), b"1".to_vec()),
             Write::Delete(b"b".to_vec()),
         ])
-        .unwrap();
+        .expect("commit");
         assert_eq!(s.writes(), 2);
-        s.commit(Vec::new()).unwrap();
+        s.commit(Vec::new()).expect("commit");
         assert_eq!(s.writes(), 2, "an empty commit writes nothing");
-        s.get(b"a").unwrap();
+        s.get(b"a").expect("get");
         assert_eq!(s.scan(b"", None).count(), 1);
         assert_eq!(s.writes(), 2, "reads write nothing");
         s.raw_put(b"c".to_vec(), Vec::new());
