@@ -342,9 +342,18 @@ pub fn entry_keys(
     link: &Hash,
     nodes: &[(u8, u64, Hash)],
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let a = &e.amendment;
     let mut out = Vec::with_capacity(4 + nodes.len());
     out.push((keys::entry(e.seq), StoredEntry::join(bytes, leaf, link)));
+    out.extend(implied_keys(e, nodes));
+    out
+}
+
+/// The keys an entry implies beside its own (index, idempotency,
+/// retraction, Merkle nodes): [`entry_keys`] without the entry value, for
+/// readers that have the entry already (the audit sums them).
+pub fn implied_keys(e: &Entry, nodes: &[(u8, u64, Hash)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let a = &e.amendment;
+    let mut out = Vec::with_capacity(3 + nodes.len());
     out.push((keys::by_agreement(&a.agreement, e.seq), Vec::new()));
     out.push((
         keys::by_id(&a.agreement, &a.id),

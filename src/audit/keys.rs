@@ -82,10 +82,9 @@ impl MultisetHash {
 /// is the one being read, and the retraction keys are the projections'.
 pub(super) fn implied_keys(
     e: &Entry,
-    stored: &StoredEntry<'_>,
     nodes: &[(u8, u64, Hash)],
 ) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
-    layout::entry_keys(e, stored.bytes, &stored.leaf, &stored.chain, nodes)
+    layout::implied_keys(e, nodes)
         .into_iter()
         .filter(|(k, _)| SUMMED.contains(&k[0]))
 }

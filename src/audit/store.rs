@@ -115,7 +115,7 @@ pub fn audit_store<S: Store + ?Sized>(
                 };
                 // The index keys and Merkle nodes this entry implies, compared with
                 // the stored ones below in one ordered scan (not a read per entry).
-                for (k, val) in implied_keys(&e, &stored, v.nodes()) {
+                for (k, val) in implied_keys(&e, v.nodes()) {
                     expected_keys.add(&key_hash(&k, &val), false);
                 }
                 if let Some(f) = projections.entry(store, seq, &e)? {

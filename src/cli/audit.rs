@@ -207,19 +207,10 @@ pub fn read_checkpoint(arg: &str, keys: &[VerifierKey]) -> Result<(Given, Option
         return r;
     }
     let cp = note::parse_checkpoint(&text).map_err(|e| usage(format!("{arg}: {e}")))?;
-    let unsigned = cp.require(keys).err().map(|e| Report {
-        ok: false,
-        entries: 0,
-        head: Checkpoint {
-            count: 0,
-            hash: [0; 32],
-        },
-        failure: Some(audit::Failure {
-            seq: None,
-            kind: audit::Kind::CheckpointMismatch,
-            detail: format!("{arg}: {e}"),
-        }),
-    });
+    let unsigned = cp
+        .require(keys)
+        .err()
+        .map(|e| checkpoint_mismatch(None, format!("{arg}: {e}")));
     Ok((Given::Full((&cp.body).into(), Some(cp.body)), unsigned))
 }
 
@@ -240,31 +231,26 @@ fn resolve_prefix<S: Store>(
     };
     match stored {
         Some(h) if chain::hex(&h).starts_with(prefix) => Ok(Ok(Checkpoint { count, hash: h }.into())),
-        other => Ok(Err(Report {
-            ok: false,
-            entries: 0,
-            head: Checkpoint {
-                count: 0,
-                hash: [0; 32],
+        other => Ok(Err(checkpoint_mismatch(
+            count.checked_sub(1),
+            match other {
+                Some(h) => format!(
+                    "the ledger's chain hash after {count} entries is {}, which does not start with {prefix}",
+                    chain::hex(&h)
+                ),
+                None => format!(
+                    "the ledger holds no entry {} for the checkpoint of {count} entries",
+                    count.saturating_sub(1)
+                ),
             },
-            failure: Some(audit::Failure {
-                seq: count.checked_sub(1),
-                kind: audit::Kind::CheckpointMismatch,
-                detail: match other {
-                    Some(h) => format!(
-                        "the ledger's chain hash after {count} entries is {}, which does not start with {prefix}",
-                        chain::hex(&h)
-                    ),
-                    None => format!("the ledger holds no entry {} for the checkpoint of {count} entries", count.saturating_sub(1)),
-                },
-            }),
-        })),
+        ))),
     }
 }
 
-fn wrong_origin(cp: &CheckpointText, origin: &pactum::chain::Origin) -> Option<Report> {
-    let mine = CheckpointText::origin_line(origin);
-    (cp.origin != mine).then(|| Report {
+/// The report of a checkpoint that does not match (before any entry is
+/// verified).
+fn checkpoint_mismatch(seq: Option<u64>, detail: String) -> Report {
+    Report {
         ok: false,
         entries: 0,
         head: Checkpoint {
@@ -272,13 +258,23 @@ fn wrong_origin(cp: &CheckpointText, origin: &pactum::chain::Origin) -> Option<R
             hash: [0; 32],
         },
         failure: Some(audit::Failure {
-            seq: None,
+            seq,
             kind: audit::Kind::CheckpointMismatch,
-            detail: format!(
+            detail,
+        }),
+    }
+}
+
+fn wrong_origin(cp: &CheckpointText, origin: &pactum::chain::Origin) -> Option<Report> {
+    let mine = CheckpointText::origin_line(origin);
+    (cp.origin != mine).then(|| {
+        checkpoint_mismatch(
+            None,
+            format!(
                 "the checkpoint is of the ledger `{}`, this is `{mine}`",
                 cp.origin
             ),
-        }),
+        )
     })
 }
 
