@@ -398,6 +398,15 @@ fn text(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The entry count `pactum head` prints for a ledger (0 when it prints none).
+fn head_count(ledger: &str) -> u64 {
+    text(&pactum(ledger, &["head"], None))
+        .split(':')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Every reader answers the same on a PostgreSQL ledger as on a sled
 /// folder holding the same history (but for the ledger's name), and
 /// `export | import` moves a ledger both ways with every hash.
@@ -508,10 +517,8 @@ fn eight_processes_append_at_once_with_expect_head() {
                         );
                         let mut args = vec!["append".to_string(), "-".to_string()];
                         if i % 2 == 1 {
-                            let head = text(&pactum(&url, &["head"], None));
-                            let n = head.split(':').next().unwrap_or("0").to_string();
                             args.push("--expect-head".into());
-                            args.push(n);
+                            args.push(head_count(&url).to_string());
                         }
                         let args: Vec<&str> = args.iter().map(String::as_str).collect();
                         let o = pactum(&url, &args, Some(format!("{line}\n").as_bytes()));
@@ -536,11 +543,7 @@ fn eight_processes_append_at_once_with_expect_head() {
             .collect()
     });
     let acked: u32 = results.iter().map(|r| r.0).sum();
-    let head = text(&pactum(&url, &["head"], None));
-    assert_eq!(
-        head.split(':').next(),
-        Some((1 + acked).to_string().as_str())
-    );
+    assert_eq!(head_count(&url), u64::from(1 + acked));
     let log = text(&pactum(&url, &["log", "--json"], None));
     assert_eq!(
         log.lines().count() as u32,
@@ -576,7 +579,7 @@ fn a_writer_killed_mid_transaction_leaves_all_or_nothing() {
     }
     for delay_ms in [50u64, 150, 400] {
         use std::io::Write as _;
-        let before = text(&pactum(&url, &["head"], None));
+        let b = head_count(&url);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
             .args(["--ledger", &url, "append", "-"])
             .env("PACTUM_NOW", "2026-11-27T00:00:00Z")
@@ -591,17 +594,8 @@ fn a_writer_killed_mid_transaction_leaves_all_or_nothing() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().expect("SIGKILL");
         child.wait().expect("wait");
-        let after = text(&pactum(&url, &["head"], None));
-        let n: u64 = after
-            .split(':')
-            .next()
-            .and_then(|n| n.trim().parse().ok())
-            .expect("head");
-        let b: u64 = before
-            .split(':')
-            .next()
-            .and_then(|n| n.trim().parse().ok())
-            .expect("head");
+        let n = head_count(&url);
+        assert!(n > 0, "the ledger is still there");
         assert!(
             n == b || n == b + 3000,
             "killed after {delay_ms} ms: {b} entries before, {n} after"
@@ -802,19 +796,12 @@ fn a_read_replica_holds_a_verified_prefix_of_the_primary() {
         ))
     };
     // Every reader works on the replica; a writer is refused there.
-    let head_of = |u: &str| -> u64 {
-        text(&pactum(u, &["head"], None))
-            .split(':')
-            .next()
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0)
-    };
     let mut waited = 0;
-    while head_of(&replica_url) < 7 && waited < 100 {
+    while head_count(&replica_url) < 7 && waited < 100 {
         std::thread::sleep(Duration::from_millis(100));
         waited += 1;
     }
-    assert_eq!(head_of(&replica_url), 7, "the replica caught up");
+    assert_eq!(head_count(&replica_url), 7, "the replica caught up");
     let s = pactum(
         &replica_url,
         &["state", "microsoft-openai", "--at", "2025-06-01"],
