@@ -1,8 +1,13 @@
 //! The only place that knows bincode: versioned, canonical stored records.
 //!
-//! An entry's stored bytes are `FORMAT_VERSION` (one byte) followed by the
-//! bincode encoding of [`Entry`] with [`options`]: fixed-width little-endian
-//! integers, a size limit, trailing bytes rejected. Decoding enforces every
+//! An entry's stored bytes are a version byte followed by the bincode
+//! encoding with [`options`] (fixed-width little-endian integers, a size
+//! limit, trailing bytes rejected) of the entry's fields: version 1
+//! ([`FORMAT_VERSION`]) `seq, recorded_at, amendment` for an amendment that
+//! carries no keys and no signatures, version 2 ([`FORMAT_VERSION_SIGNED`])
+//! the same followed by the establishing parties' keys and the signature
+//! lines (product.md §8). The version is the lowest that holds the entry, so
+//! an unsigned ledger is byte for byte what it was before signatures. Decoding enforces every
 //! limit (it runs [`Amendment::validate`]) and that the bytes are canonical
 //! (re-encoding gives the same bytes), and never panics.
 //!
@@ -15,20 +20,116 @@ use bincode::Options;
 use serde::{Deserialize, Serialize};
 
 use crate::limits::ENTRY_BYTES_MAX;
-use crate::model::{Amendment, RecordedAt};
+use crate::model::{Amendment, Op, RecordedAt};
+use crate::note::{SigLine, VerifierKey};
 
-/// The entry format version written today, the first byte of every entry.
+/// The entry format version of an amendment without keys or signatures,
+/// the first byte of its entry.
 pub const FORMAT_VERSION: u8 = 1;
 
+/// The entry format version of an amendment that gives parties keys, is a
+/// rekey or carries signatures.
+pub const FORMAT_VERSION_SIGNED: u8 = 2;
+
 /// One recorded amendment.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Entry {
     /// Position in the ledger's chain: 0, 1, 2, … gapless.
     pub seq: u64,
     /// When the ledger recorded it (never decreasing along the chain).
     pub recorded_at: RecordedAt,
-    /// The amendment.
+    /// The amendment (its establishing parties' keys included).
     pub amendment: Amendment,
+    /// The signature lines it was recorded with, in the order given.
+    pub signatures: Vec<SigLine>,
+}
+
+impl Entry {
+    /// An entry without signatures.
+    pub fn unsigned(seq: u64, recorded_at: RecordedAt, amendment: Amendment) -> Entry {
+        Entry {
+            seq,
+            recorded_at,
+            amendment,
+            signatures: Vec::new(),
+        }
+    }
+
+    /// The version its bytes take: [`FORMAT_VERSION_SIGNED`] when it gives
+    /// keys, rekeys or carries signatures, else [`FORMAT_VERSION`].
+    pub fn version(&self) -> u8 {
+        let a = &self.amendment;
+        if self.signatures.is_empty() && a.establish_keys().is_none() && !a.is_rekey() {
+            FORMAT_VERSION
+        } else {
+            FORMAT_VERSION_SIGNED
+        }
+    }
+}
+
+/// The fields of a version 1 entry, as encoded.
+#[derive(Serialize)]
+struct V1<'a> {
+    seq: u64,
+    recorded_at: RecordedAt,
+    amendment: &'a Amendment,
+}
+
+/// The fields of a version 2 entry, as encoded: a version 1 entry's, then
+/// the establishing parties' keys in party order (none unless the amendment
+/// establishes a signed agreement) and the signature lines as text.
+#[derive(Serialize)]
+struct V2<'a> {
+    seq: u64,
+    recorded_at: RecordedAt,
+    amendment: &'a Amendment,
+    keys: Vec<&'a VerifierKey>,
+    signatures: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct V1Owned {
+    seq: u64,
+    recorded_at: RecordedAt,
+    amendment: Amendment,
+}
+
+#[derive(Deserialize)]
+struct V2Owned {
+    seq: u64,
+    recorded_at: RecordedAt,
+    amendment: Amendment,
+    keys: Vec<VerifierKey>,
+    signatures: Vec<String>,
+}
+
+/// The keys of an establishing change, in party order (empty if none).
+fn party_keys(a: &Amendment) -> Vec<&VerifierKey> {
+    match a.changes.first().map(|c| &c.op) {
+        Some(Op::Establish { parties, .. }) => {
+            parties.iter().filter_map(|p| p.key.as_ref()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Encodes the body (without the version byte) of an entry.
+fn encode_body(entry: &Entry) -> Result<Vec<u8>, DecodeError> {
+    if entry.version() == FORMAT_VERSION {
+        encode(&V1 {
+            seq: entry.seq,
+            recorded_at: entry.recorded_at,
+            amendment: &entry.amendment,
+        })
+    } else {
+        encode(&V2 {
+            seq: entry.seq,
+            recorded_at: entry.recorded_at,
+            amendment: &entry.amendment,
+            keys: party_keys(&entry.amendment),
+            signatures: entry.signatures.iter().map(|s| s.to_string()).collect(),
+        })
+    }
 }
 
 /// The one bincode configuration used everywhere.
@@ -79,8 +180,9 @@ fn unbounded() -> impl Options + Copy {
 
 /// The stored bytes of an entry.
 pub fn encode_entry(entry: &Entry) -> Result<Vec<u8>, DecodeError> {
-    let body = encode(entry)?;
-    // The same limit decode enforces: seq (8) + recorded_at (8) precede the amendment.
+    let body = encode_body(entry)?;
+    // The same limit decode enforces: seq (8) + recorded_at (8) precede the
+    // amendment (with its keys and signatures, in version 2).
     if body.len().saturating_sub(16) > crate::limits::AMENDMENT_BYTES_MAX {
         return Err(DecodeError(format!(
             "the amendment is {} bytes encoded, over the limit of {} bytes (AMENDMENT_BYTES_MAX)",
@@ -95,7 +197,7 @@ pub fn encode_entry(entry: &Entry) -> Result<Vec<u8>, DecodeError> {
         )));
     }
     let mut out = Vec::with_capacity(body.len() + 1);
-    out.push(FORMAT_VERSION);
+    out.push(entry.version());
     out.extend_from_slice(&body);
     Ok(out)
 }
@@ -105,9 +207,9 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
     let Some((&version, body)) = bytes.split_first() else {
         return Err(DecodeError("empty entry".into()));
     };
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_VERSION_SIGNED {
         return Err(DecodeError(format!(
-            "entry format version {version} is not known (this pactum reads version {FORMAT_VERSION})"
+            "entry format version {version} is not known (this pactum reads versions {FORMAT_VERSION} and {FORMAT_VERSION_SIGNED})"
         )));
     }
     if bytes.len() > ENTRY_BYTES_MAX {
@@ -116,9 +218,62 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
             bytes.len()
         )));
     }
-    let entry: Entry = options()
-        .deserialize(body)
-        .map_err(|e| DecodeError(format!("undecodable entry: {e}")))?;
+    let undecodable = |e: bincode::Error| DecodeError(format!("undecodable entry: {e}"));
+    let entry = if version == FORMAT_VERSION {
+        let v: V1Owned = options().deserialize(body).map_err(undecodable)?;
+        Entry::unsigned(v.seq, v.recorded_at, v.amendment)
+    } else {
+        let v: V2Owned = options().deserialize(body).map_err(undecodable)?;
+        let mut amendment = v.amendment;
+        match amendment.changes.first_mut().map(|c| &mut c.op) {
+            Some(Op::Establish { parties, .. }) if !v.keys.is_empty() => {
+                if parties.len() != v.keys.len() {
+                    return Err(DecodeError(format!(
+                        "the entry gives {} keys to {} parties",
+                        v.keys.len(),
+                        parties.len()
+                    )));
+                }
+                for (p, k) in parties.iter_mut().zip(v.keys) {
+                    p.key = Some(k);
+                }
+            }
+            _ if !v.keys.is_empty() => {
+                return Err(DecodeError(
+                    "the entry gives keys, and its amendment does not establish".into(),
+                ))
+            }
+            _ => {}
+        }
+        let signatures = v
+            .signatures
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                SigLine::parse(l).map_err(|e| DecodeError(format!("signatures[{}]: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if signatures.len() > crate::limits::SIGNATURES_PER_AMENDMENT_MAX {
+            return Err(DecodeError(format!(
+                "{} signatures, over the limit of {} (SIGNATURES_PER_AMENDMENT_MAX)",
+                signatures.len(),
+                crate::limits::SIGNATURES_PER_AMENDMENT_MAX
+            )));
+        }
+        let entry = Entry {
+            seq: v.seq,
+            recorded_at: v.recorded_at,
+            amendment,
+            signatures,
+        };
+        if entry.version() != FORMAT_VERSION_SIGNED {
+            return Err(DecodeError(
+                "entry format version 2 holds no keys, rekey or signatures (version 1 would)"
+                    .into(),
+            ));
+        }
+        entry
+    };
     // seq (8) + recorded_at (8) precede the amendment.
     let amendment_len = body.len().saturating_sub(16);
     if amendment_len > crate::limits::AMENDMENT_BYTES_MAX {
@@ -137,8 +292,14 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
         .amendment
         .validate()
         .map_err(|e| DecodeError(format!("stored amendment is invalid: {}", e.message)))?;
-    // Canonical: the same value has one encoding (catches unsorted maps, etc.).
-    if encode(&entry)? != body {
+    if version == FORMAT_VERSION && entry.amendment.is_rekey() {
+        return Err(DecodeError(
+            "a rekey in an entry of format version 1 (it needs version 2)".into(),
+        ));
+    }
+    // Canonical: the same value has one encoding (catches unsorted maps,
+    // a signature line spelt two ways, etc.).
+    if encode_body(&entry)? != body {
         return Err(DecodeError("entry bytes are not canonical".into()));
     }
     Ok(entry)
@@ -167,7 +328,17 @@ pub fn hash_encoding<T: Serialize>(value: &T) -> crate::chain::Hash {
     w.0.finalize().into()
 }
 
-/// The canonical bytes of an amendment alone (used to compare for idempotency).
+/// The canonical bytes of an amendment alone: what a party signs (through
+/// its SHA-256, `note::amendment_note`) and what idempotency compares. The
+/// bincode encoding of the amendment record (§7 of `docs/format.md`: parties
+/// as id and name), followed, when the amendment establishes a signed
+/// agreement, by its parties' keys (`Vec` of key texts, party order).
+/// Signature lines are not part of it.
 pub fn amendment_bytes(a: &Amendment) -> Result<Vec<u8>, DecodeError> {
-    encode(a)
+    let mut out = encode(a)?;
+    let keys = party_keys(a);
+    if !keys.is_empty() {
+        out.extend_from_slice(&encode(&keys)?);
+    }
+    Ok(out)
 }

@@ -49,6 +49,9 @@ pub mod keys {
     pub const SNAPSHOT: u8 = b's';
     /// Prefix of the retraction keys: which entry retracts an amendment.
     pub const RETRACTED: u8 = b'r';
+    /// Prefix of the key-change keys: which entries of an agreement set its
+    /// parties' keys (a signed establish, a rekey).
+    pub const KEY_CHANGE: u8 = b'k';
 
     fn of_agreement(kind: u8, agreement: &AgreementId, extra: usize) -> Vec<u8> {
         let mut k = Vec::with_capacity(agreement.as_str().len() + 2 + extra);
@@ -83,6 +86,23 @@ pub mod keys {
         let nul = rest.iter().position(|b| *b == 0)?;
         let name = std::str::from_utf8(&rest[..nul]).ok()?;
         Some((name, rest[nul + 1..].try_into().ok()?))
+    }
+    /// `k` + agreement + 0x00: the prefix of an agreement's key-change keys.
+    pub fn key_change_prefix(agreement: &AgreementId) -> Vec<u8> {
+        of_agreement(KEY_CHANGE, agreement, 8)
+    }
+    /// `k` + agreement + 0x00 + u64_be(seq) of an entry that sets keys (value empty).
+    pub fn key_change(agreement: &AgreementId, seq: u64) -> Vec<u8> {
+        let mut k = key_change_prefix(agreement);
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+    /// The seq of a key-change key.
+    pub fn key_change_seq(key: &[u8]) -> Option<u64> {
+        key.len()
+            .checked_sub(8)
+            .and_then(|n| key[n..].try_into().ok())
+            .map(u64::from_be_bytes)
     }
     /// `r` + agreement + 0x00 + id of a retracted amendment (value: the retraction's seq).
     pub fn retracted(agreement: &AgreementId, id: &AmendmentId) -> Vec<u8> {
@@ -365,6 +385,9 @@ pub fn implied_keys(e: &Entry, nodes: &[(u8, u64, Hash)]) -> Vec<(Vec<u8>, Vec<u
             e.seq.to_be_bytes().to_vec(),
         ));
     }
+    if a.sets_keys() {
+        out.push((keys::key_change(&a.agreement, e.seq), Vec::new()));
+    }
     for (level, index, hash) in nodes {
         out.push((keys::tree(*level, *index), hash.to_vec()));
     }
@@ -376,6 +399,33 @@ fn damaged(seq: Option<u64>, detail: impl Into<String>) -> Error {
         seq,
         detail: detail.into(),
     }
+}
+
+/// The keys in force of `agreement`'s parties after every entry stored
+/// (`None`: not signed): its signed establish, then its rekeys in recording
+/// order, found through its key-change keys.
+pub fn keys_in_force<S: Store + ?Sized>(
+    store: &S,
+    agreement: &AgreementId,
+) -> Result<Option<crate::note::Keys>, Error> {
+    let prefix = keys::key_change_prefix(agreement);
+    let end = keys::prefix_end(&prefix);
+    let mut in_force = None;
+    for item in store.scan(&prefix, Some(&end)) {
+        let (k, _) = item?;
+        let seq = keys::key_change_seq(&k)
+            .ok_or_else(|| damaged(None, "a key-change key is malformed"))?;
+        let e = read_entry(store, seq)?
+            .ok_or_else(|| damaged(Some(seq), "a key-change key names a missing entry"))?;
+        if e.amendment.agreement != *agreement || !e.amendment.sets_keys() {
+            return Err(damaged(
+                Some(seq),
+                "a key-change key names an entry that sets no keys of its agreement",
+            ));
+        }
+        in_force = crate::note::keys_after(in_force, &e.amendment);
+    }
+    Ok(in_force)
 }
 
 /// Reads the origin of a store's ledger, or `None` when the store holds none.

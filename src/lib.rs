@@ -55,4 +55,4 @@ pub mod store;
 pub mod timeline;
 
 pub use error::Error;
-pub use ledger::Ledger;
+pub use ledger::{Ledger, Submission};

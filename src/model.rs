@@ -541,10 +541,10 @@ pub struct Party {
     /// Its verifier key (product.md §8): when every party of an establish
     /// has one, the agreement is signed.
     ///
-    /// Not encoded yet (`serde(skip)`): entry version 1 has no place for it,
-    /// and the entry version that stores it comes with the ledger's wiring of
-    /// signatures. Until then `pactum append` refuses parties with keys, so
-    /// no key is dropped silently.
+    /// Not part of the amendment record's encoding (`serde(skip)`), which
+    /// stays that of entry version 1: entry version 2 stores the keys after
+    /// the amendment, and `codec::amendment_bytes` appends them (so what a
+    /// party signs covers them).
     #[serde(skip)]
     pub key: Option<crate::note::VerifierKey>,
 }
@@ -852,6 +852,12 @@ impl Amendment {
                 ..
             })
         )
+    }
+
+    /// Whether recording this amendment sets its agreement's keys: an
+    /// establish that gives keys, or a rekey.
+    pub fn sets_keys(&self) -> bool {
+        self.is_rekey() || self.establish_keys().is_some()
     }
 
     /// The parties' keys given by an establishing change, if it gives any.

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use crate::chain::Origin;
 use crate::error::Error;
-use crate::ledger::{AppendOptions, AppendReport, Ledger};
-use crate::model::{Amendment, RecordedAt};
+use crate::ledger::{AppendOptions, AppendReport, Ledger, Submission};
+use crate::model::RecordedAt;
 use crate::store::{AnyStore, MemStore, PgStore, SledStore, Store};
 
 /// What is at a ledger path.
@@ -161,7 +161,7 @@ pub fn open_store(path: &Path, wait: Duration, cache: u64) -> Result<AnyStore, E
 pub fn append(
     path: &Path,
     wait: Duration,
-    amendments: &[Amendment],
+    amendments: &[Submission],
     now: RecordedAt,
     opts: AppendOptions,
     origin: impl FnOnce() -> Origin,
@@ -176,7 +176,7 @@ pub fn append(
             }
         }
         let store = AnyStore::Pg(PgStore::connect(url, true)?);
-        return Ledger::open_or_create(store, origin)?.append(amendments, now, opts);
+        return Ledger::open_or_create(store, origin)?.append_signed(amendments, now, opts);
     }
     usable(path)?;
     let store = if SledStore::exists(path) {
@@ -194,7 +194,7 @@ pub fn append(
     };
     if holds {
         let ledger = Ledger::open(store.expect("checked: a store holds the ledger"))?;
-        return ledger.append(amendments, now, opts);
+        return ledger.append_signed(amendments, now, opts);
     }
     let trial = trial_append(amendments, now, opts)?;
     if opts.dry_run {
@@ -204,18 +204,18 @@ pub fn append(
         Some(s) => s,
         None => SledStore::open_with_cache(path, wait, crate::store::WRITE_CACHE)?,
     };
-    Ledger::open_or_create(store, origin)?.append(amendments, now, opts)
+    Ledger::open_or_create(store, origin)?.append_signed(amendments, now, opts)
 }
 
 /// Judges `amendments` on a new ledger in memory: what appending them to a
 /// new ledger would give (its head hash depends on the new ledger's origin).
 pub fn trial_append(
-    amendments: &[Amendment],
+    amendments: &[Submission],
     now: RecordedAt,
     opts: AppendOptions,
 ) -> Result<AppendReport, Error> {
     let mem = Ledger::create(MemStore::default(), [0; 16])?;
-    mem.append(
+    mem.append_signed(
         amendments,
         now,
         AppendOptions {

@@ -59,6 +59,9 @@ pub enum Kind {
     /// The stored projections (timeline pages, snapshots, retraction keys)
     /// do not match the entries: `state` would not say what they say.
     ProjectionMismatch,
+    /// An amendment's stored signature lines are not every signature its
+    /// agreement's keys in force require, or one does not verify.
+    Signature,
 }
 
 impl Kind {
@@ -80,6 +83,7 @@ impl Kind {
             Kind::Unreadable => "unreadable",
             Kind::FieldMismatch => "field-mismatch",
             Kind::ProjectionMismatch => "projection-mismatch",
+            Kind::Signature => "signature",
         }
     }
 }

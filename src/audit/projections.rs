@@ -1,6 +1,6 @@
 //! The stored projections against the entries: live steps as a multiset
 //! sum, each agreement's pages replayed, every snapshot compared, the
-//! retraction keys.
+//! retraction keys, the key-change keys.
 
 use crate::chain::Hash;
 use crate::codec::Entry;
@@ -31,6 +31,9 @@ pub(super) fn step_hash(agreement: &str, step: &StepRec) -> Hash {
 pub(super) struct Projections {
     pub(super) expected: MultisetHash,
     pub(super) retractions: u64,
+    /// Entries that set keys (a signed establish, a rekey): each has its
+    /// key-change key, and no other stands.
+    pub(super) key_changes: u64,
 }
 
 pub(super) fn projection_failure(detail: impl Into<String>) -> Failure {
@@ -46,6 +49,22 @@ impl Projections {
         e: &Entry,
     ) -> Result<Option<Failure>, StoreError> {
         let a = &e.amendment;
+        if a.sets_keys() {
+            self.key_changes += 1;
+            if store
+                .get(&keys::key_change(&a.agreement, seq))?
+                .is_none_or(|v| !v.is_empty())
+            {
+                return Ok(Some(fail(
+                    Some(seq),
+                    Kind::IndexMismatch,
+                    format!(
+                        "the entry sets the keys of `{}`, and its key-change key is missing",
+                        a.agreement
+                    ),
+                )));
+            }
+        }
         let Some(target) = a.retracts() else {
             for s in layout::steps_of(seq, a) {
                 self.expected
@@ -118,6 +137,18 @@ impl Projections {
                 "{n} retraction keys are stored for {} retractions",
                 self.retractions
             ))));
+        }
+        let end = keys::prefix_end(&[keys::KEY_CHANGE]);
+        let n = store.scan(&[keys::KEY_CHANGE], Some(&end)).count() as u64;
+        if n != self.key_changes {
+            return Ok(Some(fail(
+                None,
+                Kind::IndexMismatch,
+                format!(
+                    "{n} key-change keys are stored for {} entries that set keys",
+                    self.key_changes
+                ),
+            )));
         }
         Ok(None)
     }

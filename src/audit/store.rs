@@ -202,7 +202,8 @@ pub fn audit_store<S: Store + ?Sized>(
             | Some(&keys::TREE)
             | Some(&keys::PAGE)
             | Some(&keys::SNAPSHOT)
-            | Some(&keys::RETRACTED) => {}
+            | Some(&keys::RETRACTED)
+            | Some(&keys::KEY_CHANGE) => {}
             Some(&keys::META)
                 if [
                     keys::meta("format"),

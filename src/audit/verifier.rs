@@ -3,7 +3,9 @@
 use crate::chain::{self, Checkpoint, CheckpointText, Hash, Origin};
 use crate::codec::{self, Entry};
 use crate::merkle::{self, Frontier};
-use crate::model::RecordedAt;
+use crate::model::{AgreementId, RecordedAt};
+use crate::note::{self, Keys};
+use std::collections::HashMap;
 
 use super::{fail, Failure, Kind};
 
@@ -18,6 +20,8 @@ pub struct Verifier {
     tree: Frontier,
     nodes: Vec<(u8, u64, Hash)>,
     expect: Option<Expect>,
+    /// The keys in force of every signed agreement so far.
+    keys: HashMap<AgreementId, Keys>,
 }
 
 /// What a checkpoint says the ledger held after `count` entries.
@@ -63,6 +67,7 @@ impl Verifier {
             tree: Frontier::default(),
             nodes: Vec::new(),
             expect,
+            keys: HashMap::new(),
         }
     }
 
@@ -153,6 +158,26 @@ impl Verifier {
                     self.last_time.map(|t| t.to_string()).unwrap_or_default()
                 ),
             ));
+        }
+        // Every signature the agreement's keys in force require, as the
+        // writer checked it (product.md §8).
+        let a = &e.amendment;
+        let in_force = self.keys.get(&a.agreement);
+        if in_force.is_some() || !e.signatures.is_empty() || a.sets_keys() {
+            match note::check_signatures(in_force, a, &e.signatures) {
+                Ok(signed) => {
+                    if let Some(k) = signed.keys_after {
+                        self.keys.insert(a.agreement.clone(), k);
+                    }
+                }
+                Err(refused) => {
+                    return Err(fail(
+                        Some(seq),
+                        Kind::Signature,
+                        format!("amendment `{}` of `{}`: {refused}", a.id, a.agreement),
+                    ))
+                }
+            }
         }
         let mut tree = self.tree.clone();
         let nodes = tree.push(leaf);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use pactum::catalog::{self, RetractedBy};
 use pactum::error::{Error, Location};
 use pactum::input::{self, Sourced};
-use pactum::ledger::{AppendOptions, AppendReport, Outcome};
+use pactum::ledger::{AppendOptions, AppendReport, Outcome, Submission};
 use pactum::model::{Amendment, RecordedAt};
 use pactum::place;
 use pactum::store::Store;
@@ -118,11 +118,7 @@ fn unknown_clause_hint<S: Store>(
             .iter()
             .take(r.index)
             .filter(|s| s.amendment.agreement == a.agreement)
-            .map(|s| pactum::codec::Entry {
-                seq: 0,
-                recorded_at: RecordedAt(0),
-                amendment: s.amendment.clone(),
-            }),
+            .map(|s| pactum::codec::Entry::unsigned(0, RecordedAt(0), s.amendment.clone())),
     );
     if catalog::names_clause(&entries, clause.as_str()) {
         return None;
@@ -134,34 +130,6 @@ fn unknown_clause_hint<S: Store>(
         " (no amendment of `{}` ever added a clause `{clause}`{near})",
         a.agreement
     ))
-}
-
-/// The ledger does not store keys and signatures yet (the entry version
-/// that holds them comes with the ledger's wiring of product.md §8): until
-/// then, an amendment that carries them is refused rather than recorded
-/// without them.
-fn refuse_signed(sources: &[Sourced]) -> Result<(), Fail> {
-    for s in sources {
-        let a = &s.amendment;
-        let what = if !s.signatures.is_empty() {
-            "carries signatures"
-        } else if a.establish_keys().is_some() {
-            "gives parties keys"
-        } else if a.is_rekey() {
-            "is a rekey"
-        } else {
-            continue;
-        };
-        return Err(Fail::Error(Error::Input {
-            location: s.location.clone(),
-            message: format!(
-                "amendment `{}` {what}, and this ledger does not record signed agreements yet \
-                 (`pactum sign` and `pactum sign --note` work on the file)",
-                a.id
-            ),
-        }));
-    }
-    Ok(())
 }
 
 /// Runs `append`.
@@ -178,8 +146,7 @@ pub(crate) fn read_sources(args: &Args) -> Result<Vec<Sourced>, Fail> {
 /// `append` of amendments already read (by this process, or by a client
 /// of the server, which holds the ledger).
 pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Result<(), Fail> {
-    refuse_signed(&sources)?;
-    let amendments: Vec<Amendment> = sources.iter().map(|s| s.amendment.clone()).collect();
+    let amendments = submissions(&sources);
     let now = RecordedAt::from_timestamp(now()?);
     let opts = AppendOptions {
         dry_run: args.dry_run,
@@ -187,7 +154,7 @@ pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Res
     };
     let report = match ctx.held {
         Some(held) => held
-            .append(&amendments, now, opts)
+            .append_signed(&amendments, now, opts)
             .map_err(|e| Fail::Error(locate_in(Some(held), &sources, e)))?,
         None => place::append(ctx.ledger, ctx.wait, &amendments, now, opts, new_origin)
             .map_err(|e| Fail::Error(locate(ctx, &sources, e)))?,
@@ -205,6 +172,17 @@ pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Res
         vec![None; sources.len()]
     };
     print(ctx, args, &sources, &report, &retracted)
+}
+
+/// The amendments read, with their signature lines, as the ledger takes them.
+pub(crate) fn submissions(sources: &[Sourced]) -> Vec<Submission> {
+    sources
+        .iter()
+        .map(|s| Submission {
+            amendment: s.amendment.clone(),
+            signatures: s.signatures.clone(),
+        })
+        .collect()
 }
 
 /// For each amendment already recorded, the later entry that retracted it (if any).

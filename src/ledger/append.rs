@@ -10,12 +10,14 @@ use crate::error::{Error, Refusal};
 use crate::layout::{self, entry_keys, keys, read_entry, stored_seq, witness_record, Head};
 use crate::merkle::Frontier;
 use crate::model::*;
+use crate::note::{self, Keys, SigLine};
 use crate::projection;
 use crate::store::{Store, Write};
 use crate::timeline::{Work, Works};
 
 use super::{
-    damaged, poisoned, AppendOptions, AppendReport, Ledger, Outcome, Tip, CACHE_AGREEMENTS,
+    damaged, poisoned, AppendOptions, AppendReport, Ledger, Outcome, Submission, Tip,
+    CACHE_AGREEMENTS,
 };
 
 impl<S: Store> Ledger<S> {
@@ -26,6 +28,32 @@ impl<S: Store> Ledger<S> {
     pub fn append(
         &self,
         amendments: &[Amendment],
+        now: RecordedAt,
+        opts: AppendOptions,
+    ) -> Result<AppendReport, Error> {
+        self.append_each(amendments.iter().map(|a| (a, &[][..])), now, opts)
+    }
+
+    /// [`Ledger::append`] of amendments with the signature lines they are
+    /// submitted with (product.md §8): an amendment of a signed agreement
+    /// is accepted only with a valid signature by every party's key in force
+    /// when it is recorded, and its lines are stored in its entry.
+    pub fn append_signed(
+        &self,
+        batch: &[Submission],
+        now: RecordedAt,
+        opts: AppendOptions,
+    ) -> Result<AppendReport, Error> {
+        self.append_each(
+            batch.iter().map(|s| (&s.amendment, &s.signatures[..])),
+            now,
+            opts,
+        )
+    }
+
+    fn append_each<'a>(
+        &self,
+        batch: impl ExactSizeIterator<Item = (&'a Amendment, &'a [SigLine])>,
         now: RecordedAt,
         opts: AppendOptions,
     ) -> Result<AppendReport, Error> {
@@ -52,10 +80,10 @@ impl<S: Store> Ledger<S> {
         }
         let recorded_at = head.recorded_at.map_or(now, |last| last.max(now));
         let mut judge = Judge::new(&self.store);
-        let mut writes: Vec<Write> = Vec::with_capacity(amendments.len() * 3 + 1);
-        let mut outcomes = Vec::with_capacity(amendments.len());
+        let mut writes: Vec<Write> = Vec::with_capacity(batch.len() * 3 + 1);
+        let mut outcomes = Vec::with_capacity(batch.len());
         let mut next = head;
-        for (index, a) in amendments.iter().enumerate() {
+        for (index, (a, signatures)) in batch.enumerate() {
             let refuse = |change: Option<(usize, String)>, message: String| {
                 Error::Refused(Refusal {
                     index,
@@ -101,11 +129,16 @@ impl<S: Store> Ledger<S> {
                     a.id
                 )));
             }
-            // Timeline validation.
+            // Signatures, against the keys in force (this batch's earlier
+            // establishes and rekeys included), then the timeline.
+            judge
+                .sign(a, signatures)?
+                .map_err(|message| refuse(None, message))?;
             let entry = Entry {
                 seq: next.count,
                 recorded_at,
                 amendment: a.clone(),
+                signatures: signatures.to_vec(),
             };
             judge
                 .admit(&mut tip.cache, &entry)?
@@ -268,6 +301,15 @@ impl<S: Store> Ledger<S> {
                     format!("amendment id `{}` is recorded twice", e.amendment.id),
                 ));
             }
+            judge.sign(&e.amendment, &e.signatures)?.map_err(|why| {
+                damaged(
+                    Some(e.seq),
+                    format!(
+                        "amendment `{}` is not signed as it must be: {why}",
+                        e.amendment.id
+                    ),
+                )
+            })?;
             judge.admit(&mut tip.cache, &e)?.map_err(|(_, why)| {
                 damaged(
                     Some(e.seq),
@@ -328,6 +370,9 @@ struct Judge<'s, S: Store> {
     pending: HashMap<(AgreementId, AmendmentId), (u64, Amendment)>,
     /// Retractions of this batch so far: (agreement, target) → retracting id.
     retracted: HashMap<(AgreementId, AmendmentId), AmendmentId>,
+    /// Keys in force of the agreements this batch touched, after its
+    /// amendments so far (`None`: the agreement is not signed).
+    keys: HashMap<AgreementId, Option<Keys>>,
 }
 
 impl<'s, S: Store> Judge<'s, S> {
@@ -337,6 +382,24 @@ impl<'s, S: Store> Judge<'s, S> {
             works: Works::new(),
             pending: HashMap::new(),
             retracted: HashMap::new(),
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Checks `a`'s signature lines against its agreement's keys in force
+    /// (`note::check_signatures`); on success the keys after it are in force
+    /// for the batch's later amendments. A refusal names the parties.
+    fn sign(&mut self, a: &Amendment, sigs: &[SigLine]) -> Result<Result<(), String>, Error> {
+        let in_force = match self.keys.get(&a.agreement) {
+            Some(k) => k.clone(),
+            None => layout::keys_in_force(self.store, &a.agreement)?,
+        };
+        match note::check_signatures(in_force.as_ref(), a, sigs) {
+            Ok(signed) => {
+                self.keys.insert(a.agreement.clone(), signed.keys_after);
+                Ok(Ok(()))
+            }
+            Err(refused) => Ok(Err(format!("signatures: {refused}"))),
         }
     }
 
@@ -373,6 +436,14 @@ impl<'s, S: Store> Judge<'s, S> {
                         ),
                     )));
                 };
+                if t.is_rekey() {
+                    return Ok(Err((
+                        first_change(),
+                        format!(
+                            "`{target}` is a rekey, which cannot be retracted (keys follow recording order); record another rekey instead"
+                        ),
+                    )));
+                }
                 if t.is_retraction() {
                     return Ok(Err((
                         first_change(),

@@ -57,6 +57,25 @@ pub struct AppendOptions {
     pub expect_head: Option<u64>,
 }
 
+/// An amendment with the signature lines it is submitted with
+/// ([`Ledger::append_signed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    /// The amendment.
+    pub amendment: Amendment,
+    /// Its signature lines (product.md §8), in the order given.
+    pub signatures: Vec<crate::note::SigLine>,
+}
+
+impl From<Amendment> for Submission {
+    fn from(amendment: Amendment) -> Submission {
+        Submission {
+            amendment,
+            signatures: Vec::new(),
+        }
+    }
+}
+
 /// What happened to one amendment of a batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -54,6 +54,26 @@ pub fn sign_amendment(a: &Amendment, key: &SignerKey) -> Result<SigLine, String>
     })
 }
 
+/// The keys in force after `a` is recorded, given those before it
+/// (`None`: not signed): a signed establish sets them, a rekey replaces one.
+/// For amendments already accepted ([`check_signatures`] decides first).
+pub fn keys_after(in_force: Option<Keys>, a: &Amendment) -> Option<Keys> {
+    if let Some(keys) = a.establish_keys() {
+        return Some(
+            keys.into_iter()
+                .map(|(p, k)| (p.clone(), k.clone()))
+                .collect(),
+        );
+    }
+    match (in_force, a.changes.first().map(|c| &c.op)) {
+        (Some(mut keys), Some(Op::Rekey { party, key })) => {
+            keys.insert(party.clone(), key.clone());
+            Some(keys)
+        }
+        (in_force, _) => in_force,
+    }
+}
+
 /// Who signed an accepted amendment, and the keys in force after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signed {

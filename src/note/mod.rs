@@ -36,7 +36,8 @@ mod key;
 mod signed;
 
 pub use amendment::{
-    amendment_note, check_signatures, sign_amendment, Keys, Refused, Signed, AMENDMENT_NOTE_HEADER,
+    amendment_note, check_signatures, keys_after, sign_amendment, Keys, Refused, Signed,
+    AMENDMENT_NOTE_HEADER,
 };
 pub use checkpoint::{cosign, parse_checkpoint, sign_checkpoint, CosignRequest, SignedCheckpoint};
 pub use cosignature::{cosignature_message, COSIGNATURE_HEADER};

@@ -364,12 +364,12 @@ pub async fn append(
     }
     let answer = app
         .with(true, move |app| {
-            let amendments: Vec<_> = sources.iter().map(|s| s.amendment.clone()).collect();
+            let amendments = append::submissions(&sources);
             let opts = AppendOptions {
                 dry_run,
                 expect_head,
             };
-            match app.ledger.append(&amendments, now, opts) {
+            match app.ledger.append_signed(&amendments, now, opts) {
                 Ok(report) => {
                     let retracted = append::retractions(&app.ledger, &sources, &report)?;
                     Ok(Ok(append::report_json(
