@@ -416,6 +416,7 @@ fn parsed_amendment(a: &Amendment) {
         seq: 0,
         recorded_at: RecordedAt(0),
         amendment: a.clone(),
+        signatures: Vec::new(),
     };
     let Ok(stored) = codec::encode_entry(&e) else {
         return;

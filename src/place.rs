@@ -348,6 +348,7 @@ mod tests {
             r#"{"agreement":"acme","id":"s","title":"S","effective":"2024-01-01","change":[{"op":"establish","title":"A","parties":[{"id":"a","name":"A"}]}]}"#,
         )
         .expect("parse");
+        let a: Vec<Submission> = a.into_iter().map(Submission::from).collect();
         append(
             &ledger,
             wait,

@@ -736,13 +736,17 @@ fn sign_adds_lines_in_place_and_prints_notes() {
     let out = env.fails(2, &["sign", &toml, "--key", "missing.key"]);
     assert!(out.contains("missing.key"), "{out}");
 
-    // The ledger does not record signatures yet: append refuses, naming the file.
+    // The agreement is not signed (its establish gives no keys): lines by
+    // keys of no party are refused, naming the file; nothing is written.
+    let est = fixture().join("2019-07-22-establish.toml");
+    env.ok(&["--ledger", "l", "append", est.to_str().expect("utf-8")]);
+    let head = env.ok(&["--ledger", "l", "head"]);
     let out = env.fails(2, &["--ledger", "l", "append", &toml]);
     assert!(
-        out.contains("x.toml") && out.contains("carries signatures"),
+        out.contains("x.toml") && out.contains("signed by keys of no party: microsoft.example+"),
         "{out}"
     );
-    assert!(!env.path("l").exists());
+    assert_eq!(env.ok(&["--ledger", "l", "head"]), head);
 }
 
 #[test]
@@ -758,8 +762,15 @@ fn amendment_files_with_keys_rekeys_and_bad_signatures() {
     env.key("c.example", "c.key");
     let out = env.fails(2, &["sign", &est, "--key", "c.key"]);
     assert!(out.contains("not the key of any of its parties"), "{out}");
+    // Signed by `a` only: refused, naming `b`; no ledger is created.
     let out = env.fails(2, &["--ledger", "l", "append", &est]);
-    assert!(out.contains("carries signatures"), "{out}");
+    assert!(
+        out.contains("e.toml") && out.contains("no signature by `b`"),
+        "{out}"
+    );
+    assert!(!env.path("l").exists());
+    env.ok(&["sign", &est, "--key", "b.key"]);
+    env.ok(&["--ledger", "l", "append", &est]);
     // Keys for only some parties.
     let half =
         std::fs::read_to_string(&est)
@@ -784,8 +795,12 @@ fn amendment_files_with_keys_rekeys_and_bad_signatures() {
     );
     let note = env.ok(&["sign", "--note", &rk]);
     assert!(note.starts_with("pactum/amendment/v1\ndeal\nr\n"), "{note}");
+    // A party's new key may not be another party's.
     let out = env.fails(2, &["--ledger", "l", "append", &rk]);
-    assert!(out.contains("is a rekey"), "{out}");
+    assert!(
+        out.contains("r.toml") && out.contains("the new key of `a` is the key of `b`"),
+        "{out}"
+    );
     let dated = env.write(
         "rd.toml",
         &std::fs::read_to_string(&rk).expect("rk").replacen(

@@ -786,6 +786,7 @@ fn codec_round_trip(specs: &[gen::Spec]) -> Result<(), TestCaseError> {
             seq: e.seq,
             recorded_at: RecordedAt(e.recorded_at),
             amendment: e.amendment.clone(),
+            signatures: Vec::new(),
         };
         let bytes = codec::encode_entry(&entry).map_err(|e| TestCaseError::fail(e.0))?;
         prop_assert_eq!(codec::decode_entry(&bytes), Ok(entry.clone()));
@@ -856,6 +857,7 @@ fn mutated_entries(
         seq: e.seq,
         recorded_at: RecordedAt(e.recorded_at),
         amendment: e.amendment.clone(),
+        signatures: Vec::new(),
     };
     let mut bytes = codec::encode_entry(&entry).map_err(|e| TestCaseError::fail(e.0))?;
     for m in mutations {
