@@ -27,9 +27,11 @@ use crate::error::Error;
 use crate::layout::keys;
 use crate::layout::StoredEntry;
 use crate::ledger::Ledger;
-use crate::model::{AgreementId, AmendmentId, Date, Party};
+use crate::model::{AgreementId, AmendmentId, Date, Op, Party, PartyId};
+use crate::note::{keys_after, Keys};
 use crate::projection::{self, KnownAt, Status};
 use crate::store::Store;
+use std::collections::HashMap;
 
 /// One agreement at a glance (a row of `pactum list`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +122,112 @@ pub fn retracted_by<S: Store>(
     }))
 }
 
+/// Who made one signature line of an entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signer {
+    /// The party whose key made it (`None`: a key of no party, which the
+    /// ledger never accepts; the audit names it).
+    pub party: Option<PartyId>,
+    /// The key, as `NAME+KEYID`.
+    pub key: String,
+    /// Whether it is the party's new key (a rekey's).
+    pub new_key: bool,
+}
+
+/// Names the signers of entries read in recording order: each signature
+/// line's party, by the keys in force when the entry was recorded (a
+/// reading aid: the audit is what verifies the signatures).
+#[derive(Debug, Default)]
+pub struct Signers {
+    keys: HashMap<AgreementId, Keys>,
+}
+
+impl Signers {
+    /// Starts with the keys in force of `agreement` before entry `seq` (for
+    /// a reader that starts at `seq` rather than at the first entry).
+    pub fn before<S: Store>(
+        ledger: &Ledger<S>,
+        agreement: &AgreementId,
+        seq: u64,
+    ) -> Result<Signers, Error> {
+        let mut s = Signers::default();
+        if let Some(k) = crate::layout::keys_in_force_before(ledger.store(), agreement, seq)? {
+            s.keys.insert(agreement.clone(), k);
+        }
+        Ok(s)
+    }
+
+    /// The signers of `e`, in the order of its lines; then `e`'s keys are in
+    /// force for the next entries.
+    pub fn next(&mut self, e: &Entry) -> Vec<Signer> {
+        let a = &e.amendment;
+        let in_force = self.keys.get(&a.agreement);
+        let establish = a.establish_keys();
+        let rekey = match a.changes.first().map(|c| &c.op) {
+            Some(Op::Rekey { party, key }) => Some((party, key)),
+            _ => None,
+        };
+        let out = e
+            .signatures
+            .iter()
+            .map(|line| {
+                let old = in_force
+                    .into_iter()
+                    .flatten()
+                    .chain(establish.iter().flatten().map(|(p, k)| (*p, *k)))
+                    .find(|(_, k)| line.is_by(k))
+                    .map(|(p, _)| (p.clone(), false));
+                let found = old.or_else(|| {
+                    rekey
+                        .filter(|(_, k)| line.is_by(k))
+                        .map(|(p, _)| (p.clone(), true))
+                });
+                Signer {
+                    party: found.as_ref().map(|(p, _)| p.clone()),
+                    key: format!("{}+{:08x}", line.name, line.id),
+                    new_key: found.is_some_and(|(_, n)| n),
+                }
+            })
+            .collect();
+        if let Some(k) = keys_after(in_force.cloned(), a) {
+            self.keys.insert(a.agreement.clone(), k);
+        }
+        out
+    }
+
+    /// The keys in force of `agreement` after the entries read.
+    pub fn keys(&self, agreement: &AgreementId) -> Option<&Keys> {
+        self.keys.get(agreement)
+    }
+}
+
+/// The signers of each signed entry of one agreement's `entries` (all of
+/// them from its first, in recording order), by seq.
+pub fn signers_by_seq(entries: &[Entry]) -> HashMap<u64, Vec<Signer>> {
+    let mut s = Signers::default();
+    entries
+        .iter()
+        .filter_map(|e| {
+            let who = s.next(e);
+            (!who.is_empty()).then_some((e.seq, who))
+        })
+        .collect()
+}
+
+/// How `log`, `history` and `show` name the signers: `microsoft, openai,
+/// microsoft (new key)`.
+pub fn signers_text(signers: &[Signer]) -> String {
+    signers
+        .iter()
+        .map(|s| match (&s.party, s.new_key) {
+            (Some(p), false) => p.to_string(),
+            (Some(p), true) => format!("{p} (new key)"),
+            (None, _) => format!("{} (no party's key)", s.key),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One amendment whole, as `pactum show` prints it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shown {
@@ -131,6 +239,8 @@ pub struct Shown {
     pub chain: Hash,
     /// The retraction that voids it, if any.
     pub retracted_by: Option<RetractedBy>,
+    /// Who signed it, line by line.
+    pub signers: Vec<Signer>,
 }
 
 /// The amendment `(agreement, id)` whole, or `None` when it is not recorded.
@@ -155,11 +265,13 @@ pub fn show<S: Store>(
     let entry = ledger
         .entry(seq)?
         .ok_or_else(|| damaged("indexed entry missing"))?;
+    let signers = Signers::before(ledger, agreement, seq)?.next(&entry);
     Ok(Some(Shown {
         entry,
         leaf,
         chain,
         retracted_by: retracted_by(ledger, agreement, id)?,
+        signers,
     }))
 }
 

@@ -408,8 +408,18 @@ pub fn keys_in_force<S: Store + ?Sized>(
     store: &S,
     agreement: &AgreementId,
 ) -> Result<Option<crate::note::Keys>, Error> {
+    keys_in_force_before(store, agreement, u64::MAX)
+}
+
+/// [`keys_in_force`] as they were when entry `seq` was recorded: set by
+/// the entries before it.
+pub fn keys_in_force_before<S: Store + ?Sized>(
+    store: &S,
+    agreement: &AgreementId,
+    seq: u64,
+) -> Result<Option<crate::note::Keys>, Error> {
     let prefix = keys::key_change_prefix(agreement);
-    let end = keys::prefix_end(&prefix);
+    let end = keys::key_change(agreement, seq);
     let mut in_force = None;
     for item in store.scan(&prefix, Some(&end)) {
         let (k, _) = item?;

@@ -1,5 +1,8 @@
 //! `pactum history`: an agreement's amendments in effective order.
 
+use std::collections::HashMap;
+
+use pactum::catalog::{signers_by_seq, signers_text, Signer};
 use pactum::model::*;
 use pactum::projection;
 use serde::Serialize;
@@ -46,6 +49,9 @@ struct JsonHistoryItem<'a> {
     signed: Option<Date>,
     source: &'a Option<String>,
     retracted_by: Option<&'a str>,
+    /// Who signed it (absent when nobody did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    signed_by: Vec<super::log::JsonSigner>,
     changes: Vec<JsonChange>,
 }
 
@@ -63,6 +69,7 @@ pub(crate) fn history_json(
     clause: Option<&ClauseId>,
     known: projection::KnownAt,
     items: &[projection::HistoryItem],
+    signers: &HashMap<u64, Vec<Signer>>,
 ) -> String {
     let amendments = items
         .iter()
@@ -75,6 +82,10 @@ pub(crate) fn history_json(
             signed: it.amendment.signed,
             source: &it.amendment.source,
             retracted_by: it.retracted_by.as_ref().map(|r| r.as_str()),
+            signed_by: signers
+                .get(&it.seq)
+                .map(|s| super::log::json_signers(s))
+                .unwrap_or_default(),
             changes: it
                 .positions
                 .iter()
@@ -116,6 +127,7 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
     }
     let items = projection::history(&a.agreement, &entries, a.clause.as_ref(), known)
         .map_err(pactum::Error::from)?;
+    let signers = signers_by_seq(&entries);
     let mut out = Out::new();
     if a.json {
         out.raw(&history_json(
@@ -123,6 +135,7 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
             a.clause.as_ref(),
             known,
             &items,
+            &signers,
         ))?;
         return out.done();
     }
@@ -135,10 +148,10 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
         return out.done();
     }
     for it in &items {
-        let date = it
-            .amendment
-            .effective
-            .map_or("(erratum)".to_string(), |d| d.to_string());
+        let date = it.amendment.effective.map_or_else(
+            || super::out::undated(&it.amendment).to_string(),
+            |d| d.to_string(),
+        );
         let mut head = format!("{date:<10}  {}  #{}", it.amendment.id, it.seq);
         if let Some(r) = &it.retracted_by {
             head.push_str(&format!("  [retracted by {r}]"));
@@ -146,6 +159,15 @@ pub fn history(ctx: &Ctx<'_>, a: &HistoryArgs) -> Result<(), Fail> {
         out.line(head)?;
         for l in wrap(&it.amendment.title, "            ", WIDTH) {
             out.line(l)?;
+        }
+        if let Some(who) = signers.get(&it.seq) {
+            for l in wrap(
+                &format!("signed by {}", signers_text(who)),
+                "            ",
+                WIDTH,
+            ) {
+                out.line(l)?;
+            }
         }
         for &i in &it.positions {
             let c = &it.amendment.changes[i];

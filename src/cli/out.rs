@@ -115,3 +115,13 @@ pub fn wrap(text: &str, indent: &str, width: usize) -> Vec<String> {
 pub fn short_hash(h: &[u8; 32]) -> String {
     pactum::chain::hex(&h[..6])
 }
+
+/// What `log` and `history` print in place of the date of an amendment
+/// without one: `(erratum)` for a retraction, `(rekey)` for a rekey.
+pub(crate) fn undated(a: &pactum::model::Amendment) -> &'static str {
+    if a.is_rekey() {
+        "(rekey)"
+    } else {
+        "(erratum)"
+    }
+}

@@ -17,6 +17,9 @@ pub(super) const WIDTH: usize = 80;
 pub(super) struct JsonParty<'a> {
     pub(super) id: &'a str,
     pub(super) name: &'a str,
+    /// Its key in force through the view (a signed agreement only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) key: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -137,12 +140,23 @@ pub(crate) fn load_state<S: pactum::store::Store>(
     known: KnownAt,
 ) -> Result<pactum::projection::State, Fail> {
     pactum::catalog::check_view(ledger, known)?;
-    match ledger.state(agreement, at, known) {
+    let mut s = match ledger.state(agreement, at, known) {
         Err(pactum::Error::Projection(pactum::projection::ProjectionError::Unknown(_))) => {
-            Err(unknown(ledger, agreement))
+            return Err(unknown(ledger, agreement))
         }
-        r => Ok(r?),
+        r => r?,
+    };
+    // A signed agreement's parties with their keys in force through the view.
+    if let Some(keys) = pactum::layout::keys_in_force_before(
+        ledger.store(),
+        agreement,
+        s.known_through.saturating_add(1),
+    )? {
+        for p in &mut s.parties {
+            p.key = keys.get(&p.id).cloned();
+        }
     }
+    Ok(s)
 }
 
 /// A pretty JSON document and its newline, as `--json` prints it.

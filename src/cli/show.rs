@@ -45,6 +45,9 @@ struct JsonShow<'a> {
     leaf: String,
     chain: String,
     retracted_by: Option<JsonRetractedBy<'a>>,
+    /// Who signed it (absent when nobody did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    signed_by: Vec<super::log::JsonSigner>,
     changes: &'a [Change],
 }
 
@@ -88,6 +91,7 @@ pub fn run(ctx: &Ctx<'_>, a: &Args) -> Result<(), Fail> {
                 seq: r.seq,
                 amendment: r.amendment.as_str(),
             }),
+            signed_by: super::log::json_signers(&s.signers),
             changes: &am.changes,
         })?;
         return out.done();
@@ -103,11 +107,23 @@ pub fn run(ctx: &Ctx<'_>, a: &Args) -> Result<(), Fail> {
     out.line(format!(
         "{:<11}{}",
         "effective",
-        am.effective
-            .map_or("(none: a retraction has no date)".to_string(), |d| d
-                .to_string())
+        am.effective.map_or_else(
+            || {
+                let what = if am.is_rekey() { "rekey" } else { "retraction" };
+                format!("(none: a {what} has no date)")
+            },
+            |d| d.to_string()
+        )
     ))?;
     out.line(format!("{:<11}{}", "signed", opt(am.signed)))?;
+    if !s.signers.is_empty() {
+        for (i, l) in wrap(&catalog::signers_text(&s.signers), "", WIDTH - 11)
+            .into_iter()
+            .enumerate()
+        {
+            out.line(format!("{:<11}{l}", if i == 0 { "signed by" } else { "" }))?;
+        }
+    }
     if let Some(src) = &am.source {
         out.line(format!("{:<11}{src}", "source"))?;
     }

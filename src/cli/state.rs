@@ -58,6 +58,7 @@ impl<'a> From<&'a State> for JsonState<'a> {
                 .map(|p| JsonParty {
                     id: p.id.as_str(),
                     name: &p.name,
+                    key: p.key.as_ref().map(|k| k.to_string()),
                 })
                 .collect(),
             established: s.established,
@@ -97,6 +98,20 @@ pub fn state(ctx: &Ctx<'_>, a: &StateArgs) -> Result<(), Fail> {
         .enumerate()
     {
         out.line(format!("{:<10}{l}", if i == 0 { "parties" } else { "" }))?;
+    }
+    // A signed agreement: every amendment carries every party's signature;
+    // the keys in force through the view.
+    for (i, p) in s.parties.iter().filter(|p| p.key.is_some()).enumerate() {
+        let k = p
+            .key
+            .as_ref()
+            .map(|k| format!("{}+{:08x}", k.name(), k.id()));
+        out.line(format!(
+            "{:<10}{} signs with {}",
+            if i == 0 { "signed" } else { "" },
+            p.id,
+            k.unwrap_or_default()
+        ))?;
     }
     let view = match s.known_at {
         KnownAt::All => format!("as known now (through #{})", s.known_through),

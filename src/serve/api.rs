@@ -181,7 +181,14 @@ pub async fn history(State(app): State<Shared>, p: P, q: Q) -> Result<Response, 
             let entries = read::load_entries(&app.ledger, &id)?;
             let items = projection::history(&id, &entries, clause.as_ref(), known)
                 .map_err(pactum::Error::from)?;
-            Ok(history::history_json(&id, clause.as_ref(), known, &items))
+            let signers = pactum::catalog::signers_by_seq(&entries);
+            Ok(history::history_json(
+                &id,
+                clause.as_ref(),
+                known,
+                &items,
+                &signers,
+            ))
         })
         .await?;
     Ok(json_body(body, false))
