@@ -342,3 +342,151 @@ pub fn amendment_bytes(a: &Amendment) -> Result<Vec<u8>, DecodeError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::{sign_amendment, SignerKey};
+
+    fn parse(json: &str) -> Amendment {
+        crate::input::parse_str("t.json", json)
+            .expect("parses")
+            .remove(0)
+    }
+
+    fn key(seed: u8) -> SignerKey {
+        SignerKey::from_seed("k.example", [seed; 32]).expect("key")
+    }
+
+    fn establish(keys: bool) -> Amendment {
+        let (a, b) = (key(1).verifier(), key(2).verifier());
+        let k = |v: &VerifierKey| {
+            if keys {
+                format!(",\"key\":\"{v}\"")
+            } else {
+                String::new()
+            }
+        };
+        parse(&format!(
+            r#"{{"agreement":"d","id":"e","title":"T","effective":"2025-01-01","change":[{{"op":"establish","title":"D","parties":[{{"id":"a","name":"A"{}}},{{"id":"b","name":"B"{}}}]}}]}}"#,
+            k(&a),
+            k(&b)
+        ))
+    }
+
+    fn v2(e: &Entry, keys: Vec<&VerifierKey>, signatures: Vec<String>) -> Vec<u8> {
+        let mut out = vec![FORMAT_VERSION_SIGNED];
+        out.extend(
+            encode(&V2 {
+                seq: e.seq,
+                recorded_at: e.recorded_at,
+                amendment: &e.amendment,
+                keys,
+                signatures,
+            })
+            .expect("encodes"),
+        );
+        out
+    }
+
+    #[test]
+    fn the_version_is_the_lowest_that_holds_the_entry() {
+        let plain = Entry::unsigned(0, RecordedAt(5), establish(false));
+        let bytes = encode_entry(&plain).expect("encodes");
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        assert_eq!(decode_entry(&bytes), Ok(plain.clone()));
+        // Keys make it version 2; the keys and lines come back.
+        let mut signed = Entry::unsigned(0, RecordedAt(5), establish(true));
+        signed.signatures = vec![
+            sign_amendment(&signed.amendment, &key(2)).expect("sign"),
+            sign_amendment(&signed.amendment, &key(1)).expect("sign"),
+        ];
+        let bytes = encode_entry(&signed).expect("encodes");
+        assert_eq!(bytes[0], FORMAT_VERSION_SIGNED);
+        assert_eq!(decode_entry(&bytes), Ok(signed.clone()));
+        // Version 1 bytes are a prefix of version 2's body: the same
+        // amendment record, then keys and lines.
+        let v1 = encode_entry(&plain).expect("encodes");
+        assert_eq!(bytes[1..v1.len()], v1[1..]);
+        // What a party signs covers the keys: other keys, other bytes.
+        let mut other = establish(true);
+        if let Some(Op::Establish { parties, .. }) = other.changes.first_mut().map(|c| &mut c.op) {
+            parties[0].key = Some(key(3).verifier());
+        }
+        assert_ne!(
+            amendment_bytes(&other).expect("bytes"),
+            amendment_bytes(&establish(true)).expect("bytes")
+        );
+        assert_eq!(
+            amendment_bytes(&establish(false)).expect("bytes"),
+            encode(&establish(false)).expect("bytes")
+        );
+    }
+
+    #[test]
+    fn version_2_refuses_what_it_cannot_hold() {
+        let plain = Entry::unsigned(0, RecordedAt(5), establish(false));
+        let signed = Entry::unsigned(0, RecordedAt(5), establish(true));
+        let (a, b) = (key(1).verifier(), key(2).verifier());
+        let line = sign_amendment(&signed.amendment, &key(1))
+            .expect("sign")
+            .to_string();
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            (
+                "nothing to hold",
+                v2(&plain, vec![], vec![]),
+                "version 1 would",
+            ),
+            (
+                "one key for two parties",
+                v2(&plain, vec![&a], vec![line.clone()]),
+                "gives 1 keys to 2 parties",
+            ),
+            (
+                "a badly spaced line",
+                v2(&plain, vec![], vec![line.replacen(' ', "  ", 1)]),
+                "signatures[1]",
+            ),
+            (
+                "a line that is no line",
+                v2(&plain, vec![], vec!["hello".into()]),
+                "signatures[1]",
+            ),
+            (
+                "a key of another type",
+                v2(&plain, vec![&a.cosigner(), &b], vec![line.clone()]),
+                "cosignature key",
+            ),
+        ];
+        for (what, bytes, says) in cases {
+            match decode_entry(&bytes) {
+                Err(DecodeError(m)) => assert!(m.contains(says), "{what}: {m}"),
+                Ok(e) => panic!("{what}: decoded {e:?}"),
+            }
+        }
+        // Keys on an amendment that does not establish.
+        let mut not_est = plain.clone();
+        not_est.amendment = parse(
+            r#"{"agreement":"d","id":"r","title":"R","effective":"2025-01-01","change":[{"op":"repeal","clause":"c"}]}"#,
+        );
+        let m = decode_entry(&v2(&not_est, vec![&a], vec![line.clone()])).expect_err("refused");
+        assert!(m.0.contains("does not establish"), "{m}");
+        // A rekey in a version-1 entry.
+        let mut rekey = plain.clone();
+        rekey.amendment = parse(&format!(
+            r#"{{"agreement":"d","id":"r","title":"R","change":[{{"op":"rekey","party":"a","key":"{}"}}]}}"#,
+            key(3).verifier()
+        ));
+        let mut bytes = vec![FORMAT_VERSION];
+        bytes.extend(
+            encode(&V1 {
+                seq: 0,
+                recorded_at: RecordedAt(5),
+                amendment: &rekey.amendment,
+            })
+            .expect("encodes"),
+        );
+        let m = decode_entry(&bytes).expect_err("refused");
+        assert!(m.0.contains("needs version 2"), "{m}");
+    }
+}
