@@ -26,6 +26,9 @@ const T0: i64 = 1_790_000_000_000_000;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
+/// A change a forger makes to one entry.
+type Mutation<'a> = Box<dyn Fn(&mut Entry) + 'a>;
+
 /// The keys of the history: party `a`'s first and second key, party `b`'s,
 /// and a key of no party.
 struct Keys {
@@ -423,7 +426,7 @@ fn a_forger_who_rewrites_the_chain_cannot_forge_signatures() {
         if e.signatures.is_empty() {
             continue;
         }
-        let mutations: Vec<(&str, Box<dyn Fn(&mut Entry)>)> = vec![
+        let mutations: Vec<(&str, Mutation)> = vec![
             (
                 "a flipped signature bit",
                 Box::new(|e| e.signatures[0].sig[7] ^= 0x10),
