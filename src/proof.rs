@@ -14,6 +14,7 @@ use crate::layout::{decode_stored, keys, StoredEntry};
 use crate::ledger::Ledger;
 use crate::merkle;
 use crate::model::{AgreementId, AmendmentId};
+use crate::note::{self, VerifierKey};
 use crate::store::Store;
 
 /// That an entry is leaf `leaf_index` of the tree of `tree_size` leaves.
@@ -230,6 +231,42 @@ pub fn verify_inclusion(p: &InclusionProof, cp: &CheckpointText) -> Result<Entry
     let path = path_hashes(&p.path)?;
     merkle::verify_inclusion(&leaf, p.leaf_index, p.tree_size, &path, &cp.root)?;
     Ok(e)
+}
+
+/// The signature lines of an entry (from a verified inclusion proof)
+/// checked with what the proof carries and what the reader trusts: an
+/// entry that establishes a signed agreement must carry a valid signature
+/// by every key it gives; and each of `signers` (verifier keys the reader
+/// holds, e.g. a party's) must have made a valid line on it. A proof
+/// carries no keys of its own: the keys in force for other entries are the
+/// ledger's to check (`pactum audit`). Returns the lines' keys, `NAME+KEYID`.
+pub fn check_entry_signers(e: &Entry, signers: &[VerifierKey]) -> Result<Vec<String>, String> {
+    let a = &e.amendment;
+    if a.establish_keys().is_some() {
+        note::check_signatures(None, a, &e.signatures)
+            .map_err(|r| format!("the establishing entry's signatures: {r}"))?;
+    }
+    if !signers.is_empty() {
+        let text = note::amendment_note(a)?;
+        for k in signers {
+            let good = e
+                .signatures
+                .iter()
+                .any(|l| l.is_by(k) && k.verify(&text, &l.sig));
+            if !good {
+                return Err(format!(
+                    "amendment `{}` carries no valid signature by {}+{:08x}",
+                    a.id,
+                    k.name(),
+                    k.id()
+                ));
+            }
+        }
+    }
+    Ok(e.signatures
+        .iter()
+        .map(|l| format!("{}+{:08x}", l.name, l.id))
+        .collect())
 }
 
 /// Checks a consistency proof between an old and a new checkpoint.

@@ -13,7 +13,7 @@ use super::{io_error, usage, Ctx, Fail, Out};
 /// Arguments of `verify`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  pactum verify proof.json --checkpoint checkpoint.txt\n  pactum verify consistency-5.json --checkpoint checkpoint.txt --old-checkpoint checkpoint-5.txt"
+    after_help = "Examples:\n  pactum verify proof.json --checkpoint checkpoint.txt\n  pactum verify proof.json --checkpoint checkpoint.txt --signer openai.vkey\n  pactum verify consistency-5.json --checkpoint checkpoint.txt --old-checkpoint checkpoint-5.txt"
 )]
 pub struct VerifyArgs {
     /// The proof (JSON, as `pactum prove` printed it).
@@ -28,6 +28,11 @@ pub struct VerifyArgs {
     /// verifier key (or the file holding one); repeatable.
     #[arg(long = "key", value_name = "VKEY")]
     keys: Vec<String>,
+    /// For an inclusion proof: require the amendment to carry a valid
+    /// signature by this verifier key (a party's key you hold, or the file
+    /// holding it); repeatable.
+    #[arg(long = "signer", value_name = "VKEY")]
+    signers: Vec<String>,
     /// Print one JSON document (`ok`, `detail`).
     #[arg(long)]
     json: bool,
@@ -63,6 +68,12 @@ pub fn verify(ctx: &Ctx<'_>, a: &VerifyArgs) -> Result<(), Fail> {
     let p =
         Proof::parse(&read(&a.proof)?).map_err(|e| usage(format!("{}: {e}", a.proof.display())))?;
     let keys = read_verifiers(&a.keys)?;
+    let signers = read_verifiers(&a.signers)?;
+    if !signers.is_empty() && matches!(p, Proof::Consistency(_)) {
+        return Err(usage(
+            "--signer checks the amendment of an inclusion proof; this is a consistency proof",
+        ));
+    }
     let (cp, mut signed) = read_checkpoint(&a.checkpoint, &keys)?;
     let old_cp = match (&p, &a.old_checkpoint) {
         (Proof::Consistency(_), Some(old)) => {
@@ -85,18 +96,30 @@ pub fn verify(ctx: &Ctx<'_>, a: &VerifyArgs) -> Result<(), Fail> {
     }
     let mut out = Out::new();
     let result = match &p {
-        Proof::Inclusion(p) => signed.clone().and_then(|()| proof::verify_inclusion(p, &cp)).map(|e| {
-            format!(
-                "ok: amendment `{}` of `{}` (effective {}) is entry #{} of the {} in checkpoint {} \
-                 (whether a later entry retracted it is no part of this proof: `pactum show` on the ledger says)",
-                e.amendment.id,
-                e.amendment.agreement,
-                e.amendment.effective.map_or("-".into(), |d| d.to_string()),
-                e.seq,
-                cp.size,
-                cp.origin
-            )
-        }),
+        Proof::Inclusion(p) => signed
+            .clone()
+            .and_then(|()| proof::verify_inclusion(p, &cp))
+            .and_then(|e| {
+                let lines = proof::check_entry_signers(&e, &signers)?;
+                Ok((e, lines))
+            })
+            .map(|(e, lines)| {
+                let by = if lines.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it carries signature lines by {}", lines.join(", "))
+                };
+                format!(
+                    "ok: amendment `{}` of `{}` (effective {}) is entry #{} of the {} in checkpoint {}{by} \
+                     (whether a later entry retracted it is no part of this proof: `pactum show` on the ledger says)",
+                    e.amendment.id,
+                    e.amendment.agreement,
+                    e.amendment.effective.map_or("-".into(), |d| d.to_string()),
+                    e.seq,
+                    cp.size,
+                    cp.origin
+                )
+            }),
         Proof::Consistency(p) => {
             let Some(old) = &old_cp else {
                 return Err(usage(
@@ -112,12 +135,19 @@ pub fn verify(ctx: &Ctx<'_>, a: &VerifyArgs) -> Result<(), Fail> {
         }
     };
     let result = result.map(|msg| {
-        if keys.is_empty() {
-            msg
-        } else {
+        let mut msg = msg;
+        if !keys.is_empty() {
             let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
-            format!("{msg}; signed by {}", names.join(", "))
+            msg = format!("{msg}; checkpoint signed by {}", names.join(", "));
         }
+        if !signers.is_empty() {
+            let names: Vec<String> = signers
+                .iter()
+                .map(|k| format!("{}+{:08x}", k.name(), k.id()))
+                .collect();
+            msg = format!("{msg}; amendment signed by {}", names.join(", "));
+        }
+        msg
     });
     let (ok, detail) = match &result {
         Ok(msg) => (true, msg.as_str()),
