@@ -816,3 +816,73 @@ fn amendment_files_with_keys_rekeys_and_bad_signatures() {
 fn plain_text(signed: &str) -> &str {
     &signed[..signed.rfind("\n\n").expect("note") + 1]
 }
+
+/// The README's signing tour, run as it stands (bash, from a folder that
+/// holds the repository's `fixtures`, with this `pactum` on the PATH): the
+/// signed fixture, the unsigned amendment refused, the rekey, the retired
+/// key refused, the witnessed checkpoint and the proof with its signer.
+#[test]
+fn readme_signing_tour() {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README");
+    let start = readme.find("<!-- tour:signing").expect("the tour's start");
+    let block = &readme[start..];
+    let block = &block[block.find("```sh\n").expect("its code block") + 6..];
+    let block = &block[..block.find("```").expect("its end")];
+    let env = Env::new();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        env.path("fixtures"),
+    )
+    .expect("link the fixtures");
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_pactum"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("the binary's folder").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new("bash")
+        .args(["-e", "-c", block])
+        .current_dir(env.path(""))
+        .env("PATH", path)
+        .env("PACTUM_NOW", NOW)
+        .env_remove("PACTUM_LEDGER")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run bash");
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "stdout:\n{out}\nstderr:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.matches("refused: exit 2").count(), 2, "{out}");
+    assert!(
+        err.contains("review.toml: amendment `2026-12-02-compute-review` of `microsoft-openai`: signatures: no signature by `microsoft`, `openai`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("stale.toml")
+            && err.contains("signed by keys of no party: microsoft.example+505943d3"),
+        "{err}"
+    );
+    assert!(out.contains("signed by microsoft, openai"), "{out}");
+    assert!(
+        out.contains("signed    microsoft signs with microsoft.example+4aa51c68"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok: signed.ledger: 9 entries verified"),
+        "{out}"
+    );
+    assert!(
+        out.contains("amendment signed by openai.example+41646e5b"),
+        "{out}"
+    );
+    // The refusals wrote nothing: 7 + the rekey + the signed review.
+    assert_eq!(
+        env.ok(&["--ledger", "signed.ledger", "head"])
+            .split(':')
+            .next(),
+        Some("9")
+    );
+}
