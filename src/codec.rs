@@ -75,16 +75,18 @@ struct V1<'a> {
     amendment: &'a Amendment,
 }
 
-/// The fields of a version 2 entry, as encoded: a version 1 entry's, then
-/// the establishing parties' keys in party order (none unless the amendment
-/// establishes a signed agreement) and the signature lines as text.
+/// The fields of a version 2 entry, as encoded: seq and time, the
+/// signature lines as text, then the signed bytes ([`amendment_bytes`]: the
+/// establishing parties' keys in party order, none unless the amendment
+/// establishes a signed agreement, and the amendment record). So a
+/// verifier finds what was signed as the entry's tail after its lines.
 #[derive(Serialize)]
 struct V2<'a> {
     seq: u64,
     recorded_at: RecordedAt,
-    amendment: &'a Amendment,
-    keys: Vec<&'a VerifierKey>,
     signatures: Vec<String>,
+    keys: Vec<&'a VerifierKey>,
+    amendment: &'a Amendment,
 }
 
 #[derive(Deserialize)]
@@ -98,9 +100,9 @@ struct V1Owned {
 struct V2Owned {
     seq: u64,
     recorded_at: RecordedAt,
-    amendment: Amendment,
-    keys: Vec<VerifierKey>,
     signatures: Vec<String>,
+    keys: Vec<VerifierKey>,
+    amendment: Amendment,
 }
 
 /// The keys of an establishing change, in party order (empty if none).
@@ -125,9 +127,9 @@ fn encode_body(entry: &Entry) -> Result<Vec<u8>, DecodeError> {
         encode(&V2 {
             seq: entry.seq,
             recorded_at: entry.recorded_at,
-            amendment: &entry.amendment,
-            keys: party_keys(&entry.amendment),
             signatures: entry.signatures.iter().map(|s| s.to_string()).collect(),
+            keys: party_keys(&entry.amendment),
+            amendment: &entry.amendment,
         })
     }
 }
@@ -328,19 +330,15 @@ pub fn hash_encoding<T: Serialize>(value: &T) -> crate::chain::Hash {
     w.0.finalize().into()
 }
 
-/// The canonical bytes of an amendment alone: what a party signs (through
-/// its SHA-256, `note::amendment_note`) and what idempotency compares. The
-/// bincode encoding of the amendment record (§7 of `docs/format.md`: parties
-/// as id and name), followed, when the amendment establishes a signed
-/// agreement, by its parties' keys (`Vec` of key texts, party order).
-/// Signature lines are not part of it.
+/// The signed bytes of an amendment: what a party signs (through its
+/// SHA-256, `note::amendment_note`) and what idempotency compares. The
+/// establishing parties' keys (`Vec` of key texts in party order; empty
+/// unless the amendment establishes a signed agreement) followed by the
+/// bincode encoding of the amendment record (§7 of `docs/format.md`:
+/// parties as id and name) — in a version 2 entry, exactly the bytes after
+/// its signature lines. Signature lines are not part of it.
 pub fn amendment_bytes(a: &Amendment) -> Result<Vec<u8>, DecodeError> {
-    let mut out = encode(a)?;
-    let keys = party_keys(a);
-    if !keys.is_empty() {
-        out.extend_from_slice(&encode(&keys)?);
-    }
-    Ok(out)
+    encode(&(party_keys(a), a))
 }
 
 #[cfg(test)]
@@ -380,9 +378,9 @@ mod tests {
             encode(&V2 {
                 seq: e.seq,
                 recorded_at: e.recorded_at,
-                amendment: &e.amendment,
-                keys,
                 signatures,
+                keys,
+                amendment: &e.amendment,
             })
             .expect("encodes"),
         );
@@ -404,10 +402,18 @@ mod tests {
         let bytes = encode_entry(&signed).expect("encodes");
         assert_eq!(bytes[0], FORMAT_VERSION_SIGNED);
         assert_eq!(decode_entry(&bytes), Ok(signed.clone()));
-        // Version 1 bytes are a prefix of version 2's body: the same
-        // amendment record, then keys and lines.
-        let v1 = encode_entry(&plain).expect("encodes");
-        assert_eq!(bytes[1..v1.len()], v1[1..]);
+        // What a party signs is the entry's tail after its lines.
+        let signed_bytes = amendment_bytes(&signed.amendment).expect("bytes");
+        assert!(bytes.ends_with(&signed_bytes));
+        let lines = encode(
+            &signed
+                .signatures
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .expect("lines");
+        assert_eq!(bytes.len(), 1 + 16 + lines.len() + signed_bytes.len());
         // What a party signs covers the keys: other keys, other bytes.
         let mut other = establish(true);
         if let Some(Op::Establish { parties, .. }) = other.changes.first_mut().map(|c| &mut c.op) {
@@ -417,10 +423,10 @@ mod tests {
             amendment_bytes(&other).expect("bytes"),
             amendment_bytes(&establish(true)).expect("bytes")
         );
-        assert_eq!(
-            amendment_bytes(&establish(false)).expect("bytes"),
-            encode(&establish(false)).expect("bytes")
-        );
+        // Without keys: eight zero bytes (no keys), then the record.
+        let plain_bytes = amendment_bytes(&establish(false)).expect("bytes");
+        assert_eq!(plain_bytes[..8], [0; 8]);
+        assert_eq!(plain_bytes[8..], encode(&establish(false)).expect("bytes"));
     }
 
     #[test]
