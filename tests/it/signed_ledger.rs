@@ -465,3 +465,136 @@ fn a_forger_who_rewrites_the_chain_cannot_forge_signatures() {
     }
     assert!(tried >= 25, "{tried} forgeries");
 }
+
+// ------------------------------------------------------------ format.md
+
+fn format_md() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/format.md"))
+        .expect("docs/format.md")
+}
+
+/// The worked example of a version 2 entry in `docs/format.md` §21.9: a
+/// signed establish of two parties (keys from seeds 0x03 and 0x04), signed
+/// by both, recorded as entry 0 at 2026-11-01T12:00:00Z. Every value the
+/// section shows is rebuilt here and must stand in the file as printed.
+#[test]
+fn format_md_signed_entry_example() {
+    let a_key = SignerKey::from_seed("a.example", [3; 32]).expect("key");
+    let b_key = SignerKey::from_seed("b.example", [4; 32]).expect("key");
+    let a = amendment(&format!(
+        r#"{{"agreement":"deal","id":"start","title":"Start","effective":"2026-01-01","change":[
+        {{"op":"establish","title":"Deal","parties":[{{"id":"a","name":"A","key":"{}"}},{{"id":"b","name":"B","key":"{}"}}]}}]}}"#,
+        a_key.verifier(),
+        b_key.verifier()
+    ));
+    let note = pactum::note::amendment_note(&a).expect("note");
+    let e = Entry {
+        seq: 0,
+        recorded_at: RecordedAt(1_793_534_400_000_000),
+        signatures: vec![
+            sign_amendment(&a, &a_key).expect("sign"),
+            sign_amendment(&a, &b_key).expect("sign"),
+        ],
+        amendment: a.clone(),
+    };
+    let bytes = codec::encode_entry(&e).expect("encodes");
+    let signed_bytes = codec::amendment_bytes(&a).expect("bytes");
+    let lines_len = bytes.len() - 17 - signed_bytes.len();
+    let values = [
+        ("a's verifier key", a_key.verifier().to_string()),
+        ("b's verifier key", b_key.verifier().to_string()),
+        ("signed bytes (hex)", chain::hex(&signed_bytes)),
+        ("note text", note.clone()),
+        ("a's line", e.signatures[0].to_string()),
+        ("b's line", e.signatures[1].to_string()),
+        ("entry bytes (hex)", chain::hex(&bytes)),
+        ("leaf", chain::hex(&chain::leaf(&bytes))),
+        (
+            "layout",
+            format!(
+                "{} bytes: 1 (version) + 16 (seq, recorded_at) + {lines_len} (signature lines) + {} (signed bytes)",
+                bytes.len(),
+                signed_bytes.len()
+            ),
+        ),
+    ];
+    let doc = format_md();
+    let mut missing = Vec::new();
+    for (what, v) in &values {
+        println!("{what}:\n{v}\n");
+        if !doc.contains(v.trim_end()) {
+            missing.push(*what);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/format.md §21.9 lacks: {missing:?}"
+    );
+}
+
+/// The Python script of `docs/format.md` §21.10, taken from the file, on
+/// the export of the signed history: it accepts it, and refuses copies with
+/// a changed signature, a missing line, and every line of an entry removed.
+#[test]
+fn python_signature_verifier_in_format_md() {
+    if !crate::signatures::python_with_cryptography() {
+        return;
+    }
+    let doc = format_md();
+    let section = &doc[doc.find("### 21.10").expect("§21.10")..];
+    let start = section.find("```python\n").expect("script") + "```python\n".len();
+    let script = &section[start..start + section[start..].find("```").expect("end")];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let py = dir.path().join("verify_signatures.py");
+    std::fs::write(&py, script).expect("write");
+    let ledger = record(
+        Ledger::create(MemStore::default(), ORIGIN).expect("ledger"),
+        |s| s,
+    );
+    let pristine = entries_of(&ledger);
+    let run = |entries: &[Entry]| -> (bool, String) {
+        let (_, export) = forge(entries);
+        let file = dir.path().join("export.jsonl");
+        std::fs::write(&file, export).expect("write");
+        let o = std::process::Command::new("python3")
+            .arg(&py)
+            .arg(&file)
+            .output()
+            .expect("python3");
+        (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let (ok, out) = run(&pristine);
+    assert!(ok && out.contains("ok: 5 signed entries"), "{out}");
+    let mut tried = 0;
+    for (i, e) in pristine.iter().enumerate() {
+        if e.signatures.is_empty() {
+            continue;
+        }
+        for what in ["a changed signature", "a missing line", "no lines"] {
+            let mut forged = pristine.clone();
+            let s = &mut forged[i].signatures;
+            match what {
+                "a changed signature" => s[1].sig[20] ^= 1,
+                "a missing line" => {
+                    s.remove(0);
+                }
+                _ => s.clear(),
+            }
+            let (ok, out) = run(&forged);
+            assert!(!ok, "{what} at entry {i} passed: {out}");
+            assert!(
+                out.contains("InvalidSignature") || out.contains("AssertionError"),
+                "{what} at entry {i}: {out}"
+            );
+            tried += 1;
+        }
+    }
+    assert_eq!(tried, 15);
+}
