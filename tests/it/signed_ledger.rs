@@ -21,7 +21,7 @@ use pactum::note::{sign_amendment, SigLine, SignerKey};
 use pactum::store::{MemStore, PgStore, SledStore, Store, Write};
 use pactum::{Error, Ledger};
 
-const ORIGIN: Origin = [9; 16];
+pub(crate) const ORIGIN: Origin = [9; 16];
 const T0: i64 = 1_790_000_000_000_000;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -120,7 +120,7 @@ fn parties(s: &[Signer]) -> Vec<String> {
 /// Records the signed history on `ledger`, checking every refusal on the
 /// way; reopens it (keys in force are read back from the store) and goes
 /// on; returns the ledger.
-fn record<S: Store>(ledger: Ledger<S>, reopen: impl FnOnce(S) -> S) -> Ledger<S> {
+pub(crate) fn record<S: Store>(ledger: Ledger<S>, reopen: impl FnOnce(S) -> S) -> Ledger<S> {
     let k = keys_of_the_history();
     let now = |n: i64| RecordedAt(T0 + n);
     let o = AppendOptions::default();
@@ -315,7 +315,7 @@ fn a_signed_history_on_postgresql() {
 // ------------------------------------------------------------ forgery
 
 /// The pristine ledger's entries.
-fn entries_of(ledger: &Ledger<MemStore>) -> Vec<Entry> {
+pub(crate) fn entries_of(ledger: &Ledger<MemStore>) -> Vec<Entry> {
     ledger.entries(0).map(|r| r.expect("an entry").0).collect()
 }
 
@@ -323,7 +323,7 @@ fn entries_of(ledger: &Ledger<MemStore>) -> Vec<Entry> {
 /// (entries with their hashes, index and idempotency keys, key-change and
 /// retraction keys, Merkle nodes, the projections, the head) — without any
 /// of the writer's checks. Also the export of the same entries.
-fn forge(entries: &[Entry]) -> (Map, String) {
+pub(crate) fn forge(entries: &[Entry]) -> (Map, String) {
     let store = MemStore::default();
     let mut writes = vec![
         Write::Put(keys::meta("format"), vec![pactum::ledger::LAYOUT_VERSION]),

@@ -1173,6 +1173,71 @@ fn rewrites(w: &World, t: &mut Tally) {
     }
 }
 
+/// A signed history (`signed_ledger::record`: two signed agreements' worth
+/// of establish, amendments and a rekey, and an unsigned one): one bit of a
+/// stored signature line flipped at each signed entry, (a) as it is: the
+/// leaf no longer matches; (b) leaf recomputed: the link; (c) the whole
+/// chain rewritten from there by a perfect forger (every hash, Merkle
+/// node, index key, projection and the head): only the signature check
+/// stands, and it names the entry.
+fn signatures(_: &World, t: &mut Tally) {
+    use crate::signed_ledger::{entries_of, forge, record, ORIGIN};
+    let ledger = record(
+        Ledger::create(MemStore::default(), ORIGIN).expect("a new ledger"),
+        |s| s,
+    );
+    let pristine_map = ledger.store().dump();
+    let pristine = entries_of(&ledger);
+    t.check(
+        "signatures",
+        || "the signed history untouched".into(),
+        &pristine_map,
+        None,
+        None,
+    );
+    for (i, e) in pristine.iter().enumerate() {
+        let seq = i as u64;
+        for line in 0..e.signatures.len() {
+            let mut forged = pristine.clone();
+            forged[i].signatures[line].sig[(i * 7 + line * 13) % 64] ^= 1 << (i % 8);
+            let bytes = codec::encode_entry(&forged[i]).expect("encodes");
+            let stored = StoredEntry::split(&pristine_map[&keys::entry(seq)])
+                .expect("a stored entry")
+                .chain;
+            let mut m = pristine_map.clone();
+            let old = StoredEntry::split(&pristine_map[&keys::entry(seq)])
+                .expect("a stored entry")
+                .leaf;
+            m.insert(keys::entry(seq), StoredEntry::join(&bytes, &old, &stored));
+            t.check(
+                "signature bit flip",
+                || format!("entry {i}, line {line}"),
+                &m,
+                None,
+                Some((Kind::LeafMismatch, Some(seq))),
+            );
+            m.insert(
+                keys::entry(seq),
+                StoredEntry::join(&bytes, &chain::leaf(&bytes), &stored),
+            );
+            t.check(
+                "signature bit flip, leaf recomputed",
+                || format!("entry {i}, line {line}"),
+                &m,
+                None,
+                Some((Kind::LinkMismatch, Some(seq))),
+            );
+            t.check(
+                "signature bit flip, chain rewritten",
+                || format!("entry {i}, line {line}"),
+                &forge(&forged).0,
+                None,
+                Some((Kind::Signature, Some(seq))),
+            );
+        }
+    }
+}
+
 /// Random garbage at random keys, and truncated values: reported, never a panic.
 fn garbage(w: &World, t: &mut Tally) {
     let mut rng = Rng(0xbad_c0de);
@@ -1329,7 +1394,7 @@ fn tamper_matrix() {
     streaming(&w);
 
     let mut t = Tally::default();
-    let classes: [(&str, Class); 16] = [
+    let classes: [(&str, Class); 17] = [
         ("bit flips", bit_flips),
         ("bit flips, releafed", bit_flips_releafed),
         ("edits", edits),
@@ -1346,6 +1411,7 @@ fn tamper_matrix() {
         ("checkpoints", checkpoints),
         ("truncations", truncations),
         ("rewrites", rewrites),
+        ("signatures", signatures),
     ];
     for (name, f) in classes {
         let s = Instant::now();
