@@ -893,3 +893,73 @@ pub(crate) fn python_with_cryptography() -> bool {
     }
     ok
 }
+
+/// `log`, `history` and `show` (human and `--json`) name the party of each
+/// signature line by the keys in force when it was recorded; `state` gives
+/// the keys in force through its view.
+#[test]
+fn readers_name_the_signers() {
+    let env = Env::new();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let signed = root.join("microsoft-openai-signed").display().to_string();
+    let rekey = root
+        .join("signing-tour/2026-12-01-microsoft-new-key.toml")
+        .display()
+        .to_string();
+    env.ok(&["--ledger", "l", "append", &signed, &rekey]);
+    let l = |args: &[&str]| {
+        let mut v = vec!["--ledger", "l"];
+        v.extend_from_slice(args);
+        env.ok(&v)
+    };
+    let log = l(&["log", "--json"]);
+    let last: serde_json::Value =
+        serde_json::from_str(log.lines().last().expect("a line")).expect("json");
+    assert_eq!(
+        last["signed_by"],
+        serde_json::json!([
+            {"party": "microsoft", "key": "microsoft.example+505943d3"},
+            {"party": "openai", "key": "openai.example+41646e5b"},
+            {"party": "microsoft", "key": "microsoft.example+4aa51c68", "new_key": true},
+        ])
+    );
+    assert!(l(&["log"]).contains("signed by microsoft, openai, microsoft (new key)"));
+    let h: serde_json::Value =
+        serde_json::from_str(&l(&["history", "microsoft-openai", "--json"])).expect("json");
+    let est = h["amendments"]
+        .as_array()
+        .expect("amendments")
+        .iter()
+        .find(|a| a["amendment"] == "2019-07-22-establish")
+        .expect("the establish");
+    assert_eq!(est["signed_by"][1]["party"], "openai");
+    let show: serde_json::Value = serde_json::from_str(&l(&[
+        "show",
+        "microsoft-openai",
+        "2026-12-01-microsoft-new-key",
+        "--json",
+    ]))
+    .expect("json");
+    assert_eq!(show["signed_by"][2]["new_key"], true);
+    // The keys in force through the view: Microsoft's first key before the
+    // rekey (#7), its new key after.
+    let key_of = |view: &str| -> String {
+        let s: serde_json::Value = serde_json::from_str(&l(&[
+            "state",
+            "microsoft-openai",
+            "--known-at",
+            view,
+            "--json",
+        ]))
+        .expect("json");
+        s["parties"][0]["key"].as_str().expect("a key").to_string()
+    };
+    assert!(key_of("#6").starts_with("microsoft.example+505943d3+"));
+    assert!(key_of("#7").starts_with("microsoft.example+4aa51c68+"));
+    // An unsigned ledger's JSON has no such fields.
+    env.ok(&["--ledger", "u", "append", &fixture().display().to_string()]);
+    let plain = env.ok(&["--ledger", "u", "log", "--json"]);
+    assert!(!plain.contains("signed_by"), "{plain}");
+    let state = env.ok(&["--ledger", "u", "state", "microsoft-openai", "--json"]);
+    assert!(!state.contains("\"key\""), "{state}");
+}
