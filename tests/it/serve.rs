@@ -1292,3 +1292,55 @@ fn serve_holds_a_postgresql_ledger() {
     let audit = run(s.path(), pg, &["audit"]);
     assert!(audit.status.success(), "{}", text(&audit.stderr));
 }
+
+/// A signed agreement through the server: an amendment without the
+/// parties' signatures is refused (409, naming them, nothing written); the
+/// same amendment signed (`pactum sign` on a JSON Lines file) is recorded
+/// with its lines, and `/api/log` names the signers.
+#[test]
+fn signed_appends_through_the_server() {
+    let s = Setup::new();
+    let ledger = s.path().join("signed.ledger");
+    let keys = root().join("fixtures/keys");
+    let o = run(
+        s.path(),
+        &ledger,
+        &["append", &fixture("microsoft-openai-signed")],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let server = Server::start(s.path(), &ledger, &["--tokens", &s.tokens()]);
+    let a = agent();
+    let before = head(&a, &server);
+    let line = r#"{"agreement":"microsoft-openai","id":"2026-12-02-review","title":"Review","effective":"2026-12-02","change":[{"op":"occur","event":"reviewed"}]}"#;
+    let url = server.url("/api/append");
+    let refused = post(&a, &url, Some(&s.token), line.as_bytes());
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("no signature by `microsoft`, `openai`"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(head(&a, &server), before, "nothing written");
+    let file = s.path().join("review.jsonl");
+    std::fs::write(&file, format!("{line}\n")).expect("write");
+    for k in ["microsoft", "openai"] {
+        let key = keys.join(format!("{k}.key")).display().to_string();
+        let o = run(
+            s.path(),
+            &ledger,
+            &["sign", &file.display().to_string(), "--key", &key],
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let body = std::fs::read(&file).expect("read");
+    let ok = post(&a, &url, Some(&s.token), &body);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let log = get(&a, &server.url("/api/log"), None);
+    let last = log.body.lines().last().expect("a line");
+    assert!(
+        last.contains("2026-12-02-review") && last.contains("\"signed_by\""),
+        "{last}"
+    );
+}
