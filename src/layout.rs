@@ -411,6 +411,35 @@ pub fn keys_in_force<S: Store + ?Sized>(
     keys_in_force_before(store, agreement, u64::MAX)
 }
 
+/// The keys `agreement`'s rekeys retired: (party, its old key, seq of the
+/// rekey that replaced it), in recording order (for refusals that name a
+/// retired key).
+pub fn retired_keys<S: Store + ?Sized>(
+    store: &S,
+    agreement: &AgreementId,
+) -> Result<Vec<(PartyId, crate::note::VerifierKey, u64)>, Error> {
+    let prefix = keys::key_change_prefix(agreement);
+    let end = keys::prefix_end(&prefix);
+    let mut in_force: Option<crate::note::Keys> = None;
+    let mut retired = Vec::new();
+    for item in store.scan(&prefix, Some(&end)) {
+        let (k, _) = item?;
+        let seq = keys::key_change_seq(&k)
+            .ok_or_else(|| damaged(None, "a key-change key is malformed"))?;
+        let e = read_entry(store, seq)?
+            .ok_or_else(|| damaged(Some(seq), "a key-change key names a missing entry"))?;
+        if let (Some(keys), Some(Op::Rekey { party, .. })) =
+            (&in_force, e.amendment.changes.first().map(|c| &c.op))
+        {
+            if let Some(old) = keys.get(party) {
+                retired.push((party.clone(), old.clone(), seq));
+            }
+        }
+        in_force = crate::note::keys_after(in_force, &e.amendment);
+    }
+    Ok(retired)
+}
+
 /// [`keys_in_force`] as they were when entry `seq` was recorded: set by
 /// the entries before it.
 pub fn keys_in_force_before<S: Store + ?Sized>(

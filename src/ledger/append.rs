@@ -399,7 +399,21 @@ impl<'s, S: Store> Judge<'s, S> {
                 self.keys.insert(a.agreement.clone(), signed.keys_after);
                 Ok(Ok(()))
             }
-            Err(refused) => Ok(Err(format!("signatures: {refused}"))),
+            Err(refused) => {
+                // Name a retired key's party: the likeliest mistake after a rekey.
+                let mut why = format!("signatures: {refused}");
+                if !refused.foreign.is_empty() {
+                    for (party, key, seq) in layout::retired_keys(self.store, &a.agreement)? {
+                        let k = format!("{}+{:08x}", key.name(), key.id());
+                        if refused.foreign.contains(&k) {
+                            why.push_str(&format!(
+                                " ({k} was `{party}`'s key until the rekey at #{seq}: sign with its key in force)"
+                            ));
+                        }
+                    }
+                }
+                Ok(Err(why))
+            }
         }
     }
 
