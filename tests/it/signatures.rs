@@ -850,7 +850,10 @@ fn readme_signing_tour() {
     );
     assert!(
         err.contains("stale.toml")
-            && err.contains("signed by keys of no party: microsoft.example+505943d3"),
+            && err.contains(
+                "signed by keys of no party: microsoft.example+505943d3 \
+                 (microsoft.example+505943d3 was `microsoft`'s key until the rekey at #7"
+            ),
         "{err}"
     );
     assert!(out.contains("signed by microsoft, openai"), "{out}");
