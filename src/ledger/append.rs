@@ -184,6 +184,28 @@ impl<S: Store> Ledger<S> {
     fn begin_write(&self, tip: &mut Tip) -> Result<WriteGuard<'_, S>, Error> {
         self.store.begin_write()?;
         let guard = WriteGuard(&self.store);
+        self.catch_up(tip)?;
+        Ok(guard)
+    }
+
+    /// Starts a consistent read of a store other processes may write (a
+    /// server holding a PostgreSQL ledger): one snapshot until the guard
+    /// drops ([`Store::begin_read`]), and this ledger's head brought up to
+    /// the stored one, so every answer is of the same, latest history.
+    pub fn read_view(&self) -> Result<ReadGuard<'_, S>, Error> {
+        self.store.begin_read()?;
+        let guard = ReadGuard(&self.store);
+        let mut tip = self.lock();
+        if tip.poisoned {
+            return Err(poisoned());
+        }
+        self.catch_up(&mut tip)?;
+        Ok(guard)
+    }
+
+    /// Brings the writer's head up to date with what other writers
+    /// committed since it last looked.
+    fn catch_up(&self, tip: &mut Tip) -> Result<(), Error> {
         let stored = self
             .store
             .get(&keys::meta("head"))?
@@ -232,7 +254,7 @@ impl<S: Store> Ledger<S> {
             tip.tree = tree;
             tip.head = head;
         }
-        Ok(guard)
+        Ok(())
     }
 
     /// Commits staged writes with the new head (one atomic, durable batch),
@@ -556,6 +578,15 @@ fn describe_conflict(established: Option<Date>, new: &Entry, c: &projection::Con
                 c.reason
             ),
         )
+    }
+}
+
+/// Ends a consistent read when dropped ([`Store::end_read`]).
+pub struct ReadGuard<'s, S: Store>(&'s S);
+
+impl<S: Store> Drop for ReadGuard<'_, S> {
+    fn drop(&mut self) {
+        self.0.end_read();
     }
 }
 

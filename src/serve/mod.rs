@@ -95,6 +95,9 @@ impl App {
                 f(&app)
             } else {
                 let _g = app.lock.read().unwrap_or_else(|e| e.into_inner());
+                // Other processes may append to a PostgreSQL ledger: each
+                // request reads one snapshot, with the head as it stands.
+                let _view = app.ledger.read_view().map_err(Fail::Error)?;
                 f(&app)
             }
         })

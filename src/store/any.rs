@@ -63,6 +63,18 @@ impl Store for AnyStore {
             AnyStore::Pg(s) => s.end_write(),
         }
     }
+    fn begin_read(&self) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sled(s) => s.begin_read(),
+            AnyStore::Pg(s) => s.begin_read(),
+        }
+    }
+    fn end_read(&self) {
+        match self {
+            AnyStore::Sled(s) => s.end_read(),
+            AnyStore::Pg(s) => s.end_read(),
+        }
+    }
     fn size_on_disk(&self) -> u64 {
         match self {
             AnyStore::Sled(s) => s.size_on_disk(),

@@ -93,6 +93,15 @@ pub trait Store: Send + Sync {
     /// Ends a write that did not commit (a refusal, a dry run), releasing
     /// what [`Store::begin_write`] took.
     fn end_write(&self) {}
+    /// Starts a consistent read for a long-lived holder of a store that
+    /// other processes write (a server on PostgreSQL): until the matching
+    /// [`Store::end_read`], reads come from one snapshot. Reads may nest
+    /// (concurrent requests); the snapshot ends with the last.
+    fn begin_read(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Ends what [`Store::begin_read`] started.
+    fn end_read(&self) {}
     /// Bytes used on disk (0 for memory).
     fn size_on_disk(&self) -> u64 {
         0

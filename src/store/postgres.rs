@@ -54,6 +54,8 @@ enum Mode {
 struct Conn {
     client: Client,
     mode: Mode,
+    /// Reads under way in a writer's snapshot ([`Store::begin_read`]).
+    readers: usize,
 }
 
 /// A ledger in a PostgreSQL schema.
@@ -161,6 +163,7 @@ impl PgStore {
             conn: Mutex::new(Conn {
                 client,
                 mode: Mode::Idle,
+                readers: 0,
             }),
             schema,
             lock_key,
@@ -377,6 +380,38 @@ impl Store for PgStore {
             // Nothing was committed: a failed rollback loses nothing, and
             // the server ends the transaction when the connection closes.
             let _ignored = c.client.batch_execute("ROLLBACK");
+            c.mode = Mode::Idle;
+        }
+    }
+
+    fn begin_read(&self) -> Result<(), StoreError> {
+        let mut c = self.lock();
+        if self.reader {
+            // A reader's reads come from one snapshot already.
+            return Ok(());
+        }
+        if matches!(c.mode, Mode::Idle) {
+            c.client
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .map_err(|e| self.err("cannot begin a read", e))?;
+            c.mode = Mode::Snapshot;
+            c.readers = 0;
+        }
+        if matches!(c.mode, Mode::Snapshot) {
+            c.readers += 1;
+        }
+        Ok(())
+    }
+
+    fn end_read(&self) {
+        let mut c = self.lock();
+        if self.reader || !matches!(c.mode, Mode::Snapshot) {
+            return;
+        }
+        c.readers = c.readers.saturating_sub(1);
+        if c.readers == 0 {
+            // A read-only transaction: ending it loses nothing either way.
+            let _ignored = c.client.batch_execute("COMMIT");
             c.mode = Mode::Idle;
         }
     }

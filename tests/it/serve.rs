@@ -1344,3 +1344,55 @@ fn signed_appends_through_the_server() {
         "{last}"
     );
 }
+
+/// A server holding a PostgreSQL ledger that other processes append to
+/// answers every read with the history as it stands (one snapshot per
+/// request, its head caught up), and its own appends follow theirs.
+#[test]
+fn a_server_on_postgresql_sees_other_writers() {
+    let s = Setup::new();
+    let url = PathBuf::from(crate::postgres::pg_url("served"));
+    let o = run(s.path(), &url, &["append", &fixture("microsoft-openai")]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let server = Server::start(s.path(), &url, &["--tokens", &s.tokens()]);
+    let a = agent();
+    let count = |a: &ureq::Agent| -> u64 {
+        let h: serde_json::Value =
+            serde_json::from_str(&get(a, &server.url("/api/head"), None).body).expect("json");
+        h["entries"].as_u64().expect("entries")
+    };
+    assert_eq!(count(&a), 7);
+    // Another process appends, behind the server's back.
+    let o = run(
+        s.path(),
+        &url,
+        &["append", &fixture("elasticsearch-licence")],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(count(&a), 12);
+    let st = get(
+        &a,
+        &server.url("/api/agreements/elasticsearch-licence/state"),
+        None,
+    );
+    assert_eq!(st.status, 200, "{}", st.body);
+    let audit = get(&a, &server.url("/api/audit"), None);
+    assert!(audit.body.contains("\"entries\": 12"), "{}", audit.body);
+    // The server's own append comes after theirs.
+    let line = r#"{"agreement":"acme","id":"a","title":"t","effective":"2024-01-01","change":[{"op":"establish","title":"Acme","parties":[{"id":"acme","name":"Acme"}]}]}"#;
+    let ok = post(
+        &a,
+        &server.url("/api/append"),
+        Some(&s.token),
+        line.as_bytes(),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(count(&a), 13);
+    let o = run(s.path(), &url, &["audit"]);
+    assert!(
+        o.status.success() && text(&o.stdout).contains("13 entries verified"),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
