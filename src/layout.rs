@@ -418,21 +418,14 @@ pub fn retired_keys<S: Store + ?Sized>(
     store: &S,
     agreement: &AgreementId,
 ) -> Result<Vec<(PartyId, crate::note::VerifierKey, u64)>, Error> {
-    let prefix = keys::key_change_prefix(agreement);
-    let end = keys::prefix_end(&prefix);
     let mut in_force: Option<crate::note::Keys> = None;
     let mut retired = Vec::new();
-    for item in store.scan(&prefix, Some(&end)) {
-        let (k, _) = item?;
-        let seq = keys::key_change_seq(&k)
-            .ok_or_else(|| damaged(None, "a key-change key is malformed"))?;
-        let e = read_entry(store, seq)?
-            .ok_or_else(|| damaged(Some(seq), "a key-change key names a missing entry"))?;
+    for e in key_changes(store, agreement, u64::MAX)? {
         if let (Some(keys), Some(Op::Rekey { party, .. })) =
             (&in_force, e.amendment.changes.first().map(|c| &c.op))
         {
             if let Some(old) = keys.get(party) {
-                retired.push((party.clone(), old.clone(), seq));
+                retired.push((party.clone(), old.clone(), e.seq));
             }
         }
         in_force = crate::note::keys_after(in_force, &e.amendment);
@@ -447,9 +440,21 @@ pub fn keys_in_force_before<S: Store + ?Sized>(
     agreement: &AgreementId,
     seq: u64,
 ) -> Result<Option<crate::note::Keys>, Error> {
+    Ok(key_changes(store, agreement, seq)?
+        .iter()
+        .fold(None, |k, e| crate::note::keys_after(k, &e.amendment)))
+}
+
+/// The entries before `seq` that set `agreement`'s keys (its signed
+/// establish, its rekeys), in recording order, through its `k` keys.
+fn key_changes<S: Store + ?Sized>(
+    store: &S,
+    agreement: &AgreementId,
+    seq: u64,
+) -> Result<Vec<Entry>, Error> {
     let prefix = keys::key_change_prefix(agreement);
     let end = keys::key_change(agreement, seq);
-    let mut in_force = None;
+    let mut out = Vec::new();
     for item in store.scan(&prefix, Some(&end)) {
         let (k, _) = item?;
         let seq = keys::key_change_seq(&k)
@@ -462,9 +467,9 @@ pub fn keys_in_force_before<S: Store + ?Sized>(
                 "a key-change key names an entry that sets no keys of its agreement",
             ));
         }
-        in_force = crate::note::keys_after(in_force, &e.amendment);
+        out.push(e);
     }
-    Ok(in_force)
+    Ok(out)
 }
 
 /// Reads the origin of a store's ledger, or `None` when the store holds none.

@@ -1201,14 +1201,14 @@ fn signatures(_: &World, t: &mut Tally) {
             let mut forged = pristine.clone();
             forged[i].signatures[line].sig[(i * 7 + line * 13) % 64] ^= 1 << (i % 8);
             let bytes = codec::encode_entry(&forged[i]).expect("encodes");
-            let stored = StoredEntry::split(&pristine_map[&keys::entry(seq)])
-                .expect("a stored entry")
-                .chain;
+            let stored =
+                StoredEntry::split(&pristine_map[&keys::entry(seq)]).expect("a stored entry");
+            let (old_leaf, old_chain) = (stored.leaf, stored.chain);
             let mut m = pristine_map.clone();
-            let old = StoredEntry::split(&pristine_map[&keys::entry(seq)])
-                .expect("a stored entry")
-                .leaf;
-            m.insert(keys::entry(seq), StoredEntry::join(&bytes, &old, &stored));
+            m.insert(
+                keys::entry(seq),
+                StoredEntry::join(&bytes, &old_leaf, &old_chain),
+            );
             t.check(
                 "signature bit flip",
                 || format!("entry {i}, line {line}"),
@@ -1218,7 +1218,7 @@ fn signatures(_: &World, t: &mut Tally) {
             );
             m.insert(
                 keys::entry(seq),
-                StoredEntry::join(&bytes, &chain::leaf(&bytes), &stored),
+                StoredEntry::join(&bytes, &chain::leaf(&bytes), &old_chain),
             );
             t.check(
                 "signature bit flip, leaf recomputed",
