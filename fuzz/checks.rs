@@ -169,6 +169,22 @@ fn decoded_entry(data: &[u8], e: &Entry) {
     assert!(layout::decode_stored(e.seq, &wrong_leaf).is_err());
     let mut v = Verifier::new(&GOLDEN_ORIGIN, None);
     let checked = v.check(e.seq, data, &leaf, &link);
+    // Signatures are the verifier's, not the decoder's: entry 0 is refused
+    // (kind `signature`) exactly when its lines are not what its own keys
+    // require, and then import refuses it too.
+    let signed = pactum::note::check_signatures(None, &e.amendment, &e.signatures).is_ok();
+    if e.seq == 0 && !signed {
+        assert_eq!(
+            checked.as_ref().err().map(|f| f.kind),
+            Some(pactum::audit::Kind::Signature),
+            "the verifier accepts entry 0 with bad signatures"
+        );
+        let l = Ledger::create(MemStore::default(), GOLDEN_ORIGIN).expect("a new ledger");
+        let before = l.store().dump();
+        assert!(l.append_raw(&[(data.to_vec(), link)]).is_err());
+        assert!(before == l.store().dump(), "a refused append_raw wrote");
+        return;
+    }
     if e.seq == 0 {
         assert_eq!(
             checked.as_ref().ok(),
