@@ -183,8 +183,15 @@ pub mod keys {
     }
 }
 
-/// The layout version of the key space (meta key `format`).
-pub const LAYOUT_VERSION: u8 = 2;
+/// The layout version of the key space (meta key `format`). Version 3 is
+/// version 2's key space with a sled store's entry values in its entry log
+/// (`store::entry_log`); a version 2 ledger is upgraded on open
+/// ([`FORMER_LAYOUT_VERSION`]).
+pub const LAYOUT_VERSION: u8 = 3;
+/// The layout version a ledger may still have: read as it is, and upgraded
+/// by the first open (a sled store moves its entry values to its log when it
+/// opens, then the ledger writes the new `format`).
+pub const FORMER_LAYOUT_VERSION: u8 = 2;
 
 /// The ledger's head: entry count, chain hash after the last entry, its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -383,7 +390,7 @@ pub fn read_origin<S: Store + ?Sized>(store: &S) -> Result<Option<Origin>, Error
     let Some(format) = store.get(&keys::meta("format"))? else {
         return Ok(None);
     };
-    if format != [LAYOUT_VERSION] {
+    if format != [LAYOUT_VERSION] && format != [FORMER_LAYOUT_VERSION] {
         return Err(damaged(None, format!(
             "ledger layout version {format:?} is not known (this pactum reads version {LAYOUT_VERSION})"
         )));

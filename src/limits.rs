@@ -76,6 +76,10 @@ pub const SLED_SCAN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// re-reads the same pages within the batch (measured: 100,000 amendments of
 /// 1,000 agreements in one append, 15 s at 64 MiB, 9 s at 512 MiB).
 pub const SLED_WRITE_CACHE_BYTES: u64 = 512 * 1024 * 1024;
+/// Bytes of entries after which a batch being appended goes to a store
+/// that can stage ahead of its commit (sled): bounds an append's memory
+/// whatever the batch's size.
+pub const STAGE_PART_BYTES: usize = 8 * 1024 * 1024;
 /// Most agreements whose timelines stay cached in a writer between appends.
 pub const WRITER_CACHED_AGREEMENTS_MAX: usize = 256;
 /// Most steps one stored projection page holds.

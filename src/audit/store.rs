@@ -36,7 +36,9 @@ pub fn audit_store<S: Store + ?Sized>(
     };
     // Metadata.
     let format = store.get(&keys::meta("format"))?;
-    if format.as_deref() != Some(&[LAYOUT_VERSION][..]) {
+    if format.as_deref() != Some(&[LAYOUT_VERSION][..])
+        && format.as_deref() != Some(&[layout::FORMER_LAYOUT_VERSION][..])
+    {
         return done(
             report,
             None,

@@ -90,6 +90,8 @@ pub struct Ledger<S: Store> {
     store: S,
     origin: Origin,
     tip: Mutex<Tip>,
+    /// Entry bytes of a batch staged at a time ([`Store::stage`]).
+    stage_bytes: usize,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -146,6 +148,7 @@ impl<S: Store> Ledger<S> {
                 poisoned: false,
                 cache: Works::new(),
             }),
+            stage_bytes: crate::limits::STAGE_PART_BYTES,
         })
     }
 
@@ -168,6 +171,7 @@ impl<S: Store> Ledger<S> {
                 poisoned: false,
                 cache: Works::new(),
             }),
+            stage_bytes: crate::limits::STAGE_PART_BYTES,
         })
     }
 
@@ -217,6 +221,11 @@ impl<S: Store> Ledger<S> {
             }
         }
         check_witness(store, &head)?;
+        if store.get(&keys::meta("format"))?.as_deref() != Some(&[LAYOUT_VERSION]) {
+            // Layout 2: the store holds the same keys (a sled store moved its
+            // entry values to its log as it opened); the version says so.
+            store.commit(vec![Write::Put(keys::meta("format"), vec![LAYOUT_VERSION])])?;
+        }
         let tree = Frontier::at(&StoreNodes(store), head.count)?;
         Ok((origin, head, tree))
     }
@@ -235,6 +244,14 @@ impl<S: Store> Ledger<S> {
         // `create` commits, which ends the write; if it fails first, the
         // store is dropped with the error, which ends it too.
         Ledger::create(store, origin())
+    }
+
+    /// Sets how many bytes of entries a large batch stages at a time in a
+    /// store that can stage ([`Store::can_stage`]); the default is
+    /// [`crate::limits::STAGE_PART_BYTES`]. Smaller parts bound memory
+    /// tighter; tests use tiny ones to stage small batches.
+    pub fn set_stage_part_bytes(&mut self, bytes: usize) {
+        self.stage_bytes = bytes.max(1);
     }
 
     /// The store underneath, giving up the ledger (to reopen it, say).

@@ -42,6 +42,7 @@ mod properties;
 mod reliability;
 mod serve;
 mod signatures;
+mod storage;
 mod tamper;
 mod usability;
 
