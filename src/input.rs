@@ -46,6 +46,12 @@ pub struct Sourced {
     pub signatures: Vec<SigLine>,
 }
 
+impl AsRef<Amendment> for Sourced {
+    fn as_ref(&self) -> &Amendment {
+        &self.amendment
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartyInput {

@@ -38,8 +38,16 @@ pub enum Place {
 
 /// Whether a file name is one of sled's or pactum's in a ledger folder.
 fn ledger_file(name: &str) -> bool {
-    matches!(name, "conf" | "db" | "blobs" | crate::store::WITNESS)
-        || name.starts_with("snap.")
+    matches!(
+        name,
+        "conf"
+            | "db"
+            | "blobs"
+            | crate::store::WITNESS
+            | crate::store::entry_log::LOG_FILE
+            | crate::store::entry_log::INDEX_FILE
+            | crate::store::UNDO_FILE
+    ) || name.starts_with("snap.")
         || name.starts_with("conf.pactum-tmp.")
 }
 
@@ -151,17 +159,36 @@ pub fn open_store(path: &Path, wait: Duration, cache: u64) -> Result<AnyStore, E
     {
         return Err(Error::Missing(path.to_path_buf()));
     }
+    // Layout 2: its entries moved to the log as sled opened; say layout 3.
+    crate::layout::upgrade(&store)?;
     Ok(AnyStore::Sled(store))
 }
 
 /// Appends `amendments` to the ledger at `path`, creating it (with the
 /// origin `origin` gives) when there is none. When there is none, the
 /// amendments are judged first on a ledger in memory, so that a refusal
-/// leaves nothing on disk. A dry run writes nothing anywhere.
-pub fn append(
+/// leaves nothing on disk; a batch of more than [`TRIAL_AMENDMENTS_MAX`]
+/// into a new sled ledger is judged on disk instead (staged in parts, in
+/// bounded memory), and a refusal removes the files the creation wrote. A
+/// dry run writes nothing anywhere.
+pub fn append<A: AsRef<Amendment>>(
     path: &Path,
     wait: Duration,
-    amendments: &[Amendment],
+    amendments: &[A],
+    now: RecordedAt,
+    opts: AppendOptions,
+    origin: impl FnOnce() -> Origin,
+) -> Result<AppendReport, Error> {
+    let each = || amendments.iter().map(|a| Ok(a.as_ref().clone()));
+    append_each(path, wait, each, now, opts, origin)
+}
+
+/// [`append`] of the amendments `each()` yields (called once, or twice
+/// when they are judged in memory first; its size hint counts them).
+pub fn append_each<I: Iterator<Item = Result<Amendment, Error>>>(
+    path: &Path,
+    wait: Duration,
+    each: impl Fn() -> I,
     now: RecordedAt,
     opts: AppendOptions,
     origin: impl FnOnce() -> Origin,
@@ -170,15 +197,15 @@ pub fn append(
         // Judged in memory first when there is no ledger yet, so that a
         // refusal creates no tables; then one transaction under the lock.
         if !pg_holds(url)? {
-            let trial = trial_append(amendments, now, opts)?;
+            let trial = trial_append_each(each(), now, opts)?;
             if opts.dry_run {
                 return Ok(trial);
             }
         }
         let store = AnyStore::Pg(PgStore::connect(url, true)?);
-        return Ledger::open_or_create(store, origin)?.append(amendments, now, opts);
+        return Ledger::open_or_create(store, origin)?.append_each(each(), now, opts);
     }
-    usable(path)?;
+    let place = usable(path)?;
     let store = if SledStore::exists(path) {
         Some(SledStore::open_with_cache(
             path,
@@ -194,28 +221,73 @@ pub fn append(
     };
     if holds {
         let ledger = Ledger::open(store.expect("checked: a store holds the ledger"))?;
-        return ledger.append(amendments, now, opts);
+        return ledger.append_each(each(), now, opts);
     }
-    let trial = trial_append(amendments, now, opts)?;
-    if opts.dry_run {
-        return Ok(trial);
+    if opts.dry_run || each().size_hint().0 <= TRIAL_AMENDMENTS_MAX {
+        let trial = trial_append_each(each(), now, opts)?;
+        if opts.dry_run {
+            return Ok(trial);
+        }
     }
     let store = match store {
         Some(s) => s,
         None => SledStore::open_with_cache(path, wait, crate::store::WRITE_CACHE)?,
     };
-    Ledger::open_or_create(store, origin)?.append(amendments, now, opts)
+    let ledger = Ledger::open_or_create(store, origin)?;
+    let appended = ledger.append_each(each(), now, opts);
+    if appended.is_err() {
+        // Still holding sled's lock: no other writer can have used the new
+        // ledger. Its files go (sled keeps writing to them unlinked until
+        // it is dropped); a writer waiting for the lock then creates anew.
+        remove_new_ledger(path, place == Place::Missing);
+    }
+    appended
+}
+
+/// Most amendments a batch into a new ledger may have to be judged in
+/// memory first (beyond it, on disk: see [`append`]).
+pub const TRIAL_AMENDMENTS_MAX: usize = 10_000;
+
+/// Removes what a creation that is being given up wrote at `path`: the
+/// ledger's own files, and the folder when it was created too and is now
+/// empty. Best effort: what stays is a ledger without entries or a
+/// creation that never committed, both of which a later writer takes over.
+fn remove_new_ledger(path: &Path, folder_was_missing: bool) {
+    if let Ok(rd) = std::fs::read_dir(path) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if ledger_file(&name) {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+    }
+    if folder_was_missing {
+        let _ = std::fs::remove_dir(path);
+    }
 }
 
 /// Judges `amendments` on a new ledger in memory: what appending them to a
 /// new ledger would give (its head hash depends on the new ledger's origin).
-pub fn trial_append(
-    amendments: &[Amendment],
+pub fn trial_append<A: AsRef<Amendment>>(
+    amendments: &[A],
+    now: RecordedAt,
+    opts: AppendOptions,
+) -> Result<AppendReport, Error> {
+    trial_append_each(amendments.iter().map(|a| Ok(a.as_ref().clone())), now, opts)
+}
+
+fn trial_append_each(
+    amendments: impl Iterator<Item = Result<Amendment, Error>>,
     now: RecordedAt,
     opts: AppendOptions,
 ) -> Result<AppendReport, Error> {
     let mem = Ledger::create(MemStore::default(), [0; 16])?;
-    mem.append(
+    mem.append_each(
         amendments,
         now,
         AppendOptions {

@@ -221,11 +221,7 @@ impl<S: Store> Ledger<S> {
             }
         }
         check_witness(store, &head)?;
-        if store.get(&keys::meta("format"))?.as_deref() != Some(&[LAYOUT_VERSION]) {
-            // Layout 2: the store holds the same keys (a sled store moved its
-            // entry values to its log as it opened); the version says so.
-            store.commit(vec![Write::Put(keys::meta("format"), vec![LAYOUT_VERSION])])?;
-        }
+        crate::layout::upgrade(store)?;
         let tree = Frontier::at(&StoreNodes(store), head.count)?;
         Ok((origin, head, tree))
     }

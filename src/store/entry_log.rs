@@ -255,49 +255,61 @@ impl EntryLog {
         self.log
             .read_exact_at(&mut rec, start)
             .map_err(|e| io(&self.log_path(), "cannot read the entry log", e))?;
-        let len = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]) as u64;
-        if len != end - start - 4 {
-            return Err(bad());
-        }
+        // The value is what the index delimits; its length header is
+        // checked where records are read in order ([`EntryLog::iter`]:
+        // the audit's scan), so that one damaged header fails the audit
+        // at its seq and no other read.
         rec.drain(..4);
         Ok(rec)
     }
 
-    /// Records `from..to` (within `extent`), read in order.
+    /// Records `from..to` (within `extent`), read in order: each record is
+    /// where the index says, and its length header agrees (else the
+    /// iterator yields [`StoreError::Damaged`] naming its seq, and stops).
     pub fn iter(&self, from: u64, to: u64, extent: Extent) -> LogIter {
         let to = to.min(extent.records);
-        let start = if from < to {
-            self.offset(from, extent)
-        } else {
-            Ok(extent.bytes)
-        };
-        let reader = start.and_then(|start| {
-            let path = self.log_path();
+        let open = |name: &str, at: u64| -> Result<BufReader<File>, StoreError> {
+            let path = self.dir.join(name);
             let mut f = File::open(&path).map_err(|e| io(&path, "cannot read the entry log", e))?;
-            f.seek(SeekFrom::Start(start))
+            f.seek(SeekFrom::Start(at))
                 .map_err(|e| io(&path, "cannot read the entry log", e))?;
-            Ok((BufReader::with_capacity(256 * 1024, f), start))
-        });
-        match reader {
-            Ok((r, at)) => LogIter {
-                reader: Some(r),
-                path: self.log_path(),
-                next: from,
-                to,
-                at,
-                end: extent.bytes,
-                failed: None,
-            },
-            Err(e) => LogIter {
-                reader: None,
-                path: self.log_path(),
-                next: from,
-                to,
-                at: 0,
-                end: 0,
-                failed: Some(e),
-            },
+            Ok(BufReader::with_capacity(256 * 1024, f))
+        };
+        let readers = if from < to {
+            self.offset(from, extent).and_then(|start| {
+                if start > extent.bytes {
+                    return Err(damaged(
+                        &self.log_path(),
+                        format!(
+                            "the index places the record of seq {from} at {start}, past the end"
+                        ),
+                    ));
+                }
+                Ok((open(LOG_FILE, start)?, open(INDEX_FILE, from * 8)?, start))
+            })
+        } else {
+            Err(StoreError::Io(String::new()))
+        };
+        let mut it = LogIter {
+            log: None,
+            index: None,
+            path: self.log_path(),
+            next: from,
+            to,
+            at: 0,
+            end: extent.bytes,
+            failed: None,
+        };
+        match readers {
+            Ok((log, index, start)) => {
+                it.log = Some(log);
+                it.index = Some(index);
+                it.at = start;
+            }
+            Err(_) if from >= to => {}
+            Err(e) => it.failed = Some(e),
         }
+        it
     }
 
     /// Bytes of both files.
@@ -309,13 +321,57 @@ impl EntryLog {
 
 /// Records of the log in seq order, as `(log key, value)` pairs.
 pub struct LogIter {
-    reader: Option<BufReader<File>>,
+    log: Option<BufReader<File>>,
+    index: Option<BufReader<File>>,
     path: PathBuf,
     next: u64,
     to: u64,
     at: u64,
     end: u64,
     failed: Option<StoreError>,
+}
+
+impl LogIter {
+    fn read(&mut self, seq: u64) -> std::io::Result<Result<Vec<u8>, String>> {
+        let (Some(log), Some(index)) = (self.log.as_mut(), self.index.as_mut()) else {
+            return Ok(Err("the entry log is not open".into()));
+        };
+        let mut b = [0u8; 8];
+        index.read_exact(&mut b)?;
+        let start = u64::from_le_bytes(b);
+        let end = if seq + 1 == self.to && self.to > 0 {
+            // The last record read: its end is the next record's offset, or
+            // the published end.
+            match index.read_exact(&mut b) {
+                Ok(()) => u64::from_le_bytes(b),
+                Err(_) => self.end,
+            }
+        } else {
+            let mut peek = [0u8; 8];
+            index.read_exact(&mut peek)?;
+            index.seek_relative(-8)?;
+            u64::from_le_bytes(peek)
+        };
+        if start != self.at || end < start + 4 || end > self.end {
+            return Ok(Err(format!(
+                "the index places the record of seq {seq} at {start}..{end}, but it follows the one before at {}",
+                self.at
+            )));
+        }
+        let mut head = [0u8; 4];
+        log.read_exact(&mut head)?;
+        let len = u64::from(u32::from_le_bytes(head));
+        if len != end - start - 4 {
+            return Ok(Err(format!(
+                "the record of seq {seq} says {len} bytes, but the index gives it {}",
+                end - start - 4
+            )));
+        }
+        let mut v = vec![0u8; len as usize];
+        log.read_exact(&mut v)?;
+        self.at = end;
+        Ok(Ok(v))
+    }
 }
 
 impl Iterator for LogIter {
@@ -330,32 +386,14 @@ impl Iterator for LogIter {
             return None;
         }
         let seq = self.next;
-        let reader = self.reader.as_mut()?;
-        let mut head = [0u8; 4];
-        let read = reader.read_exact(&mut head).and_then(|()| {
-            let len = u64::from(u32::from_le_bytes(head));
-            if self.at + 4 + len > self.end {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("the record of seq {seq} runs past the published end"),
-                ));
-            }
-            let mut v = vec![0u8; len as usize];
-            reader.read_exact(&mut v)?;
-            self.at += 4 + len;
-            Ok(v)
-        });
         self.next += 1;
-        match read {
-            Ok(v) => Some(Ok((log_key(seq), v))),
-            Err(e) => {
-                self.next = self.to;
-                Some(Err(damaged(
-                    &self.path,
-                    format!("cannot read seq {seq}: {e}"),
-                )))
-            }
-        }
+        let failure = match self.read(seq) {
+            Ok(Ok(v)) => return Some(Ok((log_key(seq), v))),
+            Ok(Err(why)) => why,
+            Err(e) => format!("cannot read the record of seq {seq}: {e}"),
+        };
+        self.next = self.to;
+        Some(Err(damaged(&self.path, failure)))
     }
 }
 

@@ -24,6 +24,7 @@ pub use any::AnyStore;
 pub use mem::MemStore;
 pub use postgres::PgStore;
 pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WITNESS, WRITE_CACHE};
+pub use undo::UNDO_FILE;
 
 /// A failure of the storage underneath.
 #[derive(Debug, thiserror::Error)]
