@@ -52,6 +52,13 @@ impl AsRef<Amendment> for Sourced {
     }
 }
 
+/// So that `place::append` takes amendments or sourced ones alike.
+impl AsRef<Amendment> for Amendment {
+    fn as_ref(&self) -> &Amendment {
+        self
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartyInput {

@@ -397,7 +397,7 @@ mod tests {
             (&file, "is a file, not a ledger"),
             (&other, "holds other files (`notes.txt`…)"),
         ] {
-            let e = append(
+            let e = append::<Amendment>(
                 p,
                 wait,
                 &[],

@@ -123,6 +123,8 @@ impl SledStore {
                 .path(path)
                 .flush_every_ms(None)
                 .mode(sled::Mode::LowSpace)
+                .use_compression(compressed(path))
+                .compression_factor(COMPRESSION_LEVEL)
                 .cache_capacity(cache);
             match config.open() {
                 Ok(db) => {
@@ -401,8 +403,24 @@ fn read_extent(db: &sled::Db, path: &Path) -> Result<Extent, StoreError> {
 
 /// sled's `conf` for pactum's settings (text, then its CRC-32): sled writes
 /// it with two writes, so a kill between them leaves a file sled refuses.
+/// New ledgers are compressed (zstd); a ledger made before keeps its
+/// setting (sled refuses to open a database with another one).
 const SLED_CONF: &[u8] =
+    b"segment_size: 524288\nuse_compression: true\nversion: 0.34\n\xf5\x66\x10\x89";
+/// The `conf` of a ledger made without compression (before layout 3).
+const SLED_CONF_PLAIN: &[u8] =
     b"segment_size: 524288\nuse_compression: false\nversion: 0.34\n\x76\x19\x51\xc1";
+/// zstd's level for sled's compression: 3 (zstd's default) costs a third of
+/// sled's default 5 in time for nearly the same size.
+const COMPRESSION_LEVEL: i32 = 3;
+
+/// Whether the database at `path` is compressed: what its `conf` says (a
+/// new one is: [`write_conf`] writes it first).
+fn compressed(path: &Path) -> bool {
+    std::fs::read(path.join("conf")).map_or(true, |b| {
+        !b.starts_with(&SLED_CONF_PLAIN[..SLED_CONF_PLAIN.len() - 4])
+    })
+}
 
 /// Writes sled's `conf` whole (temporary file, rename) when it is missing or torn.
 fn write_conf(path: &Path) -> Result<(), StoreError> {
@@ -715,20 +733,45 @@ mod tests {
     use super::*;
 
     /// pactum writes sled's `conf` itself (whole, by rename): it must be
-    /// byte for byte what sled 0.34.7 writes for the same settings.
+    /// byte for byte what sled 0.34.7 writes for the same settings; a
+    /// ledger keeps the compression setting it was made with.
     #[test]
     fn the_conf_pactum_writes_is_the_one_sled_writes() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("sled-own");
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(None)
-            .mode(sled::Mode::LowSpace)
-            .cache_capacity(64 * 1024 * 1024)
-            .open()
-            .expect("open");
-        drop(db);
-        assert_eq!(std::fs::read(path.join("conf")).expect("conf"), SLED_CONF);
+        for (name, compress, conf) in [("plain", false, SLED_CONF_PLAIN), ("zstd", true, SLED_CONF)]
+        {
+            let path = dir.path().join(name);
+            let db = sled::Config::new()
+                .path(&path)
+                .flush_every_ms(None)
+                .mode(sled::Mode::LowSpace)
+                .use_compression(compress)
+                .cache_capacity(64 * 1024 * 1024)
+                .open()
+                .expect("open");
+            drop(db);
+            assert_eq!(std::fs::read(path.join("conf")).expect("conf"), conf);
+            assert_eq!(compressed(&path), compress);
+            let store = SledStore::open(&path, Duration::from_secs(5)).expect("pactum opens it");
+            store
+                .commit(vec![Write::Put(b"k".to_vec(), vec![7; 3000])])
+                .expect("commit");
+        }
+        assert!(compressed(&dir.path().join("new")));
+    }
+
+    /// `len` bytes that do not compress (sled stores a large value as a
+    /// blob only when it stays large once compressed).
+    fn noise(seed: u8, len: usize) -> Vec<u8> {
+        let mut x = u64::from(seed) + 1;
+        (0..len)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (x >> 56) as u8
+            })
+            .collect()
     }
 
     #[test]
@@ -764,7 +807,7 @@ mod tests {
                 s.spawn(move || {
                     for round in 0..rounds {
                         let key = vec![b'x', writer, (round % 3) as u8];
-                        let value = vec![(round % 251) as u8; 200 * 1024];
+                        let value = noise((round % 251) as u8, 200 * 1024);
                         store
                             .commit(vec![Write::Put(key, value)])
                             .unwrap_or_else(|e| panic!("writer {writer}, round {round}: {e}"));
@@ -779,7 +822,7 @@ mod tests {
                     .get(&[b'x', writer, k as u8])
                     .expect("get")
                     .expect("value");
-                assert_eq!(v, vec![(last % 251) as u8; 200 * 1024]);
+                assert_eq!(v, noise((last % 251) as u8, 200 * 1024));
             }
         }
         assert!(
@@ -800,7 +843,7 @@ mod tests {
         let path = dir.path().join("ledger");
         let mut store = SledStore::open(&path, Duration::from_secs(5)).expect("create");
         store
-            .commit(vec![Write::Put(b"k".to_vec(), vec![1; 200 * 1024])])
+            .commit(vec![Write::Put(b"k".to_vec(), noise(1, 200 * 1024))])
             .expect("first");
         let blobs = path.join("blobs");
         let old: Vec<PathBuf> = std::fs::read_dir(&blobs)
@@ -819,13 +862,13 @@ mod tests {
             Ok(())
         }));
         store
-            .commit(vec![Write::Put(b"k".to_vec(), vec![2; 200 * 1024])])
+            .commit(vec![Write::Put(b"k".to_vec(), noise(2, 200 * 1024))])
             .expect("a vanished blob does not fail the commit");
         assert!(store.blobs_vanished() >= 1, "the race was not reproduced");
-        assert_eq!(store.get(b"k").expect("get"), Some(vec![2; 200 * 1024]));
+        assert_eq!(store.get(b"k").expect("get"), Some(noise(2, 200 * 1024)));
         drop(store);
         let store = SledStore::open(&path, Duration::from_secs(5)).expect("reopen");
-        assert_eq!(store.get(b"k").expect("get"), Some(vec![2; 200 * 1024]));
+        assert_eq!(store.get(b"k").expect("get"), Some(noise(2, 200 * 1024)));
     }
 
     #[test]
