@@ -334,24 +334,37 @@ pub fn import(
             path.display()
         )));
     }
-    let mut entries: Vec<(Vec<u8>, crate::chain::Hash)> = Vec::new();
+    // The verified entries wait in a spool file (not in memory) for the
+    // second pass: an export of any size is imported in bounded memory.
+    let mut spool = Spool::new()?;
+    let mut spooled: Result<(), std::io::Error> = Ok(());
     let verified = crate::export::verify_export(reader, None, &mut |_, bytes, hash| {
-        entries.push((bytes.to_vec(), *hash))
+        if spooled.is_ok() {
+            spooled = spool.push(bytes, hash);
+        }
     });
+    spooled.map_err(|e| io(&spool.path, "cannot write the import's spool file", e))?;
     let (Some(origin), true) = (verified.origin, verified.report.ok) else {
         return Ok(Imported::BadExport(verified.report));
     };
-    // Every entry must have been acceptable where it stands: judged on a
-    // ledger in memory first, so that an export pactum would not have
-    // written is refused (exit 2) with nothing created, and a retry into the
-    // same path works.
-    let trial = Ledger::create(MemStore::default(), origin)?;
-    if let Err(e) = trial.append_raw(&entries) {
-        return Err(Error::Usage(format!(
+    let not_pactums = |e: Error| {
+        Error::Usage(format!(
             "the export is not a history pactum would have recorded: {e}"
-        )));
+        ))
+    };
+    // Every entry must have been acceptable where it stands: an export
+    // pactum would not have written is refused (exit 2) with nothing
+    // created, and a retry into the same path works. A small export is
+    // judged on a ledger in memory first; a large one into a new sled
+    // ledger, staged in parts, whose files are removed on a refusal.
+    let in_memory_first = pg.is_some() || spool.count <= TRIAL_AMENDMENTS_MAX;
+    if in_memory_first {
+        let trial = Ledger::create(MemStore::default(), origin)?;
+        trial
+            .append_raw_each(spool.entries()?)
+            .map_err(not_pactums)?;
     }
-    drop(trial);
+    let folder_was_missing = pg.is_none() && inspect(path)? == Place::Missing;
     let store = match pg {
         Some(url) => AnyStore::Pg(PgStore::connect(url, true)?),
         None => AnyStore::Sled(SledStore::open_with_cache(
@@ -361,12 +374,95 @@ pub fn import(
         )?),
     };
     let ledger = Ledger::create(store, origin)?;
-    let head = ledger.append_raw(&entries)?;
+    let head = match ledger.append_raw_each(spool.entries()?) {
+        Ok(head) => head,
+        Err(e) if !in_memory_first => {
+            remove_new_ledger(path, folder_was_missing);
+            return Err(not_pactums(e));
+        }
+        Err(e) => return Err(e),
+    };
     let report = crate::audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;
     if !report.ok {
         return Ok(Imported::BadLedger(report));
     }
     Ok(Imported::Done(head))
+}
+
+/// Entries spooled to a temporary file: `u32_le(len) ‖ bytes ‖ chain hash`
+/// each; removed when dropped.
+struct Spool {
+    path: std::path::PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    count: usize,
+}
+
+impl Spool {
+    fn new() -> Result<Spool, Error> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "pactum-import-{}-{}.spool",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| io(&path, "cannot create the import's spool file", e))?;
+        Ok(Spool {
+            path,
+            file: std::io::BufWriter::new(file),
+            count: 0,
+        })
+    }
+
+    fn push(&mut self, bytes: &[u8], hash: &crate::chain::Hash) -> std::io::Result<()> {
+        use std::io::Write;
+        self.file.write_all(&(bytes.len() as u32).to_le_bytes())?;
+        self.file.write_all(bytes)?;
+        self.file.write_all(hash)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The spooled entries, in order.
+    fn entries(
+        &mut self,
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, crate::chain::Hash), Error>>, Error> {
+        use std::io::{Read, Seek, Write};
+        let path = self.path.clone();
+        let fail = move |e: std::io::Error| io(&path, "cannot read the import's spool file", e);
+        self.file.flush().map_err(&fail)?;
+        let mut f = self.file.get_ref().try_clone().map_err(&fail)?;
+        f.rewind().map_err(&fail)?;
+        let mut r = std::io::BufReader::new(f);
+        let mut left = self.count;
+        Ok(std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let mut read = || -> std::io::Result<(Vec<u8>, crate::chain::Hash)> {
+                let mut n = [0u8; 4];
+                r.read_exact(&mut n)?;
+                let mut bytes = vec![0u8; u32::from_le_bytes(n) as usize];
+                r.read_exact(&mut bytes)?;
+                let mut hash = [0u8; 32];
+                r.read_exact(&mut hash)?;
+                Ok((bytes, hash))
+            };
+            Some(read().map_err(&fail))
+        }))
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 #[cfg(test)]
