@@ -122,9 +122,13 @@ fn damaged(path: &Path, what: impl std::fmt::Display) -> StoreError {
 }
 
 impl EntryLog {
-    /// Opens (creating when missing) the log in `dir` and cuts it to
-    /// `published`: bytes past it are records a killed writer wrote before
-    /// its sled batch, which never became the store's.
+    /// Opens (creating when missing) the log in `dir`, which must hold at
+    /// least `published`. Bytes past it are records a killed writer wrote
+    /// before its sled batch, which never became the store's: the store
+    /// cuts them ([`EntryLog::cut`]) before it next writes, not here, so
+    /// that a store whose sled came back with less than it acknowledged
+    /// (which the ledger finds by its head witness, and then refuses to
+    /// write) keeps the records it lost.
     pub fn open(dir: &Path, published: Extent) -> Result<EntryLog, StoreError> {
         let open = |name: &str| {
             let path = dir.join(name);
@@ -150,7 +154,7 @@ impl EntryLog {
                 .and_then(|d| d.sync_all())
                 .map_err(|e| io(dir, "cannot fsync the ledger directory", e))?;
         }
-        this.cut(published)?;
+        this.check(published)?;
         Ok(this)
     }
 
@@ -158,9 +162,19 @@ impl EntryLog {
         self.dir.join(LOG_FILE)
     }
 
+    /// Checks that both files hold `extent` (a shorter file is damage:
+    /// published records were lost).
+    fn check(&self, extent: Extent) -> Result<(), StoreError> {
+        self.lengths(extent, false)
+    }
+
     /// Cuts both files to `extent` (a shorter file is damage: published
     /// records were lost).
     pub fn cut(&self, extent: Extent) -> Result<(), StoreError> {
+        self.lengths(extent, true)
+    }
+
+    fn lengths(&self, extent: Extent, cut: bool) -> Result<(), StoreError> {
         let idx_len = extent.records * 8;
         for (file, name, len) in [
             (&self.log, LOG_FILE, extent.bytes),
@@ -179,7 +193,7 @@ impl EntryLog {
                     ),
                 ));
             }
-            if have > len {
+            if cut && have > len {
                 file.set_len(len)
                     .and_then(|()| file.sync_all())
                     .map_err(|e| io(&path, "cannot cut the entry log", e))?;
@@ -467,8 +481,11 @@ mod tests {
             vec![b"one".to_vec(), b"second".to_vec(), b"three".to_vec()]
         );
         drop(log);
-        // Reopened at the first extent: the third record is cut off.
+        // Reopened at the first extent: the third record is cut off before
+        // the next write.
         let log = EntryLog::open(dir.path(), e1).expect("reopen");
+        assert_eq!(log.size(), e2.bytes + 24);
+        log.cut(e1).expect("cut");
         assert_eq!(log.size(), e1.bytes + 16);
         assert_eq!(log.iter(1, 9, e1).count(), 1);
         // Published bytes missing: damage.

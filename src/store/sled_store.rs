@@ -78,6 +78,20 @@ struct LogState {
     journal: Option<Journal>,
     /// When the batch being staged began (its blobs are fsynced at its commit).
     staged_since: Option<std::time::SystemTime>,
+    /// The log's files may hold bytes past `published` (a killed writer's):
+    /// cut before the first write.
+    uncut: bool,
+}
+
+impl LogState {
+    /// Cuts the log back to the published extent before its first write.
+    fn before_write(&mut self, log: &EntryLog) -> Result<(), StoreError> {
+        if self.uncut {
+            log.cut(self.published)?;
+            self.uncut = false;
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for SledStore {
@@ -145,6 +159,7 @@ impl SledStore {
                             written: published,
                             journal: None,
                             staged_since: None,
+                            uncut: true,
                         }),
                     };
                     if created {
@@ -313,6 +328,7 @@ impl SledStore {
                 return Ok(());
             }
             let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+            self.state().before_write(&self.log)?;
             let mut next = self.log.append(at, &refs)?;
             next.commits = at.commits + 1;
             self.fault(FaultPoint::LogSync)
@@ -592,6 +608,7 @@ impl Store for SledStore {
         let mut st = self.state();
         let (values, mut rest) = SledStore::split_log(st.written.records, writes);
         if !values.is_empty() {
+            st.before_write(&self.log)?;
             let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
             st.written = self.log.append(st.written, &refs)?;
         }
@@ -631,6 +648,7 @@ impl Store for SledStore {
             st.staged_since = Some(std::time::SystemTime::now());
         }
         let (values, rest) = SledStore::split_log(st.written.records, writes);
+        st.before_write(&self.log)?;
         let mut old = std::collections::BTreeMap::new();
         for w in &rest {
             let k = match w {
