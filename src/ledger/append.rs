@@ -14,6 +14,8 @@ use crate::projection;
 use crate::store::{Store, Write};
 use crate::timeline::{Work, Works};
 
+use crate::limits::STAGE_PART_AMENDMENTS;
+
 use super::{
     damaged, poisoned, AppendOptions, AppendReport, Ledger, Outcome, Tip, CACHE_AGREEMENTS,
 };
@@ -180,7 +182,9 @@ impl<S: Store> Ledger<S> {
             let leaf = chain::leaf(&entry_bytes);
             let link = chain::link(&next.chain, entry.seq, &leaf);
             stage(&mut writes, &mut tree, &entry, &entry_bytes, &leaf, &link);
-            part_bytes += entry_bytes.len();
+            part_bytes += entry_bytes
+                .len()
+                .max(self.stage_bytes / STAGE_PART_AMENDMENTS);
             judge.pending.insert(key, (entry.seq, entry.amendment));
             outcomes.push(Outcome::Appended {
                 seq: entry.seq,
@@ -375,7 +379,7 @@ impl<S: Store> Ledger<S> {
                 ));
             }
             stage(&mut writes, &mut tree, &e, &bytes, &leaf, &link);
-            part_bytes += bytes.len();
+            part_bytes += bytes.len().max(self.stage_bytes / STAGE_PART_AMENDMENTS);
             next = Head {
                 count: e.seq + 1,
                 chain: link,
