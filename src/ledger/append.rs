@@ -53,9 +53,13 @@ impl<S: Store> Ledger<S> {
         let _write = self.begin_write(&mut tip)?;
         let mut staged = false;
         let result = self.append_locked(&mut tip, amendments, now, opts, &mut staged);
-        if result.is_err() && staged {
+        // A failed commit poisons the writer: the batch may have landed, so
+        // its staged parts are not undone here; the next open decides (the
+        // store's undo journal knows whether the commit was published).
+        if result.is_err() && staged && !tip.poisoned {
             self.unstage(&mut tip);
         }
+        poison_on_store_error(&mut tip, &result);
         result
     }
 
@@ -319,9 +323,10 @@ impl<S: Store> Ledger<S> {
         let _write = self.begin_write(&mut tip)?;
         let mut staged = false;
         let result = self.append_raw_locked(&mut tip, entries, &mut staged);
-        if result.is_err() && staged {
+        if result.is_err() && staged && !tip.poisoned {
             self.unstage(&mut tip);
         }
+        poison_on_store_error(&mut tip, &result);
         result
     }
 
@@ -397,6 +402,15 @@ impl<S: Store> Ledger<S> {
             self.commit(tip, writes, next, tree, works)?;
         }
         Ok(next.checkpoint())
+    }
+}
+
+/// A write the store failed (staging a part, say) poisons the writer like a
+/// failed commit: what is on disk is known again only after a reopen.
+fn poison_on_store_error<T>(tip: &mut Tip, result: &Result<T, Error>) {
+    if matches!(result, Err(Error::Store(_))) {
+        tip.poisoned = true;
+        tip.cache.clear();
     }
 }
 
