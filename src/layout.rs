@@ -203,8 +203,15 @@ pub mod keys {
     }
 }
 
-/// The layout version of the key space (meta key `format`).
-pub const LAYOUT_VERSION: u8 = 2;
+/// The layout version of the key space (meta key `format`). Version 3 is
+/// version 2's key space with a sled store's entry values in its entry log
+/// (`store::entry_log`); a version 2 ledger is upgraded on open
+/// ([`FORMER_LAYOUT_VERSION`]).
+pub const LAYOUT_VERSION: u8 = 3;
+/// The layout version a ledger may still have: read as it is, and upgraded
+/// by the first open (a sled store moves its entry values to its log when it
+/// opens, then the ledger writes the new `format`).
+pub const FORMER_LAYOUT_VERSION: u8 = 2;
 
 /// The ledger's head: entry count, chain hash after the last entry, its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -477,7 +484,7 @@ pub fn read_origin<S: Store + ?Sized>(store: &S) -> Result<Option<Origin>, Error
     let Some(format) = store.get(&keys::meta("format"))? else {
         return Ok(None);
     };
-    if format != [LAYOUT_VERSION] {
+    if format != [LAYOUT_VERSION] && format != [FORMER_LAYOUT_VERSION] {
         return Err(damaged(None, format!(
             "ledger layout version {format:?} is not known (this pactum reads version {LAYOUT_VERSION})"
         )));
@@ -489,6 +496,21 @@ pub fn read_origin<S: Store + ?Sized>(store: &S) -> Result<Option<Origin>, Error
         .try_into()
         .map_err(|_| damaged(None, "the origin is not 16 bytes"))?;
     Ok(Some(origin))
+}
+
+/// Upgrades a ledger of layout [`FORMER_LAYOUT_VERSION`] to
+/// [`LAYOUT_VERSION`] (one commit of the `format` key; the key space is the
+/// same, and a sled store moved its entry values to its log as it opened).
+/// Returns whether it did.
+pub fn upgrade<S: Store + ?Sized>(store: &S) -> Result<bool, Error> {
+    if store.get(&keys::meta("format"))?.as_deref() != Some(&[FORMER_LAYOUT_VERSION]) {
+        return Ok(false);
+    }
+    store.commit(vec![crate::store::Write::Put(
+        keys::meta("format"),
+        vec![LAYOUT_VERSION],
+    )])?;
+    Ok(true)
 }
 
 /// Splits, checks the leaf of, and decodes a stored entry value.
@@ -659,15 +681,75 @@ pub fn steps_of(seq: u64, a: &Amendment) -> Vec<StepRec> {
     v
 }
 
-/// Encodes a page.
+/// The first byte of a page of references (layout 3): the byte after it
+/// are the step keys of its steps, 16 bytes each; each step's amendment id
+/// and change are its entry's. A page of copies (layout 2, still read) is
+/// the bincode of its steps whole, and starts with the low byte of its step
+/// count (1 to [`PAGE_STEPS`]).
+pub const PAGE_OF_REFERENCES: u8 = 0xff;
+
+/// Encodes a page: [`PAGE_OF_REFERENCES`] ‖ the step key of each step.
 pub fn encode_page(steps: &[StepRec]) -> Vec<u8> {
-    // Pages hold copies of validated changes: they always encode.
-    codec::encode_unbounded(&steps)
+    let mut v = Vec::with_capacity(1 + 16 * steps.len());
+    v.push(PAGE_OF_REFERENCES);
+    for s in steps {
+        v.extend_from_slice(&s.key());
+    }
+    v
 }
 
-/// Decodes a page.
-pub fn decode_page(bytes: &[u8]) -> Result<Vec<StepRec>, String> {
-    codec::decode_unbounded(bytes).map_err(|e| format!("undecodable page: {e}"))
+/// Decodes a page of `agreement`: a page of references reads the entries it
+/// names (each must hold that change of that agreement, effective on that
+/// date); a page of copies holds its steps.
+pub fn decode_page<S: Store + ?Sized>(
+    store: &S,
+    agreement: &str,
+    bytes: &[u8],
+) -> Result<Vec<StepRec>, Error> {
+    let bad = |what: String| damaged(None, format!("a page of `{agreement}`: {what}"));
+    let Some((&PAGE_OF_REFERENCES, refs)) = bytes.split_first() else {
+        return codec::decode_unbounded(bytes).map_err(|e| bad(format!("undecodable page: {e}")));
+    };
+    if refs.is_empty() || refs.len() % 16 != 0 {
+        return Err(bad(format!("a page of {} bytes", bytes.len())));
+    }
+    let mut out = Vec::with_capacity(refs.len() / 16);
+    let mut entry: Option<Entry> = None;
+    for r in refs.chunks_exact(16) {
+        let packed = u32::from_be_bytes([r[0], r[1], r[2], r[3]]);
+        let seq = u64::from_be_bytes(r[4..12].try_into().unwrap_or([0xff; 8]));
+        let pos = u32::from_be_bytes([r[12], r[13], r[14], r[15]]);
+        let date = Date::from_packed(packed)
+            .ok_or_else(|| bad(format!("step date {packed} is no date")))?;
+        if entry.as_ref().is_none_or(|e| e.seq != seq) {
+            entry = Some(
+                read_entry(store, seq)?
+                    .ok_or_else(|| bad(format!("it names seq {seq}, which is not recorded")))?,
+            );
+        }
+        let Some(e) = entry.as_ref() else {
+            continue;
+        };
+        let a = &e.amendment;
+        let change = a
+            .changes
+            .get(pos as usize)
+            .filter(|_| a.agreement.as_str() == agreement)
+            .filter(|c| c.effective.or(a.effective) == Some(date))
+            .ok_or_else(|| {
+                bad(format!(
+                    "it names change {pos} of seq {seq} on {date}, which that entry does not hold"
+                ))
+            })?;
+        out.push(StepRec {
+            date,
+            seq,
+            pos,
+            id: a.id.clone(),
+            change: change.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// Encodes a snapshot.

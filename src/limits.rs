@@ -71,11 +71,22 @@ pub const SLED_READ_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// sled's page cache for the audit, which reads in key order (two scans at
 /// once): a larger cache only holds pages it will not read again. Bytes.
 pub const SLED_SCAN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
-/// sled's page cache for writers, bytes: a large batch touches index and
-/// projection keys of many agreements, and with a small cache sled evicts and
-/// re-reads the same pages within the batch (measured: 100,000 amendments of
-/// 1,000 agreements in one append, 15 s at 64 MiB, 9 s at 512 MiB).
-pub const SLED_WRITE_CACHE_BYTES: u64 = 512 * 1024 * 1024;
+/// sled's page cache for writers, bytes. sled fills it with every page a
+/// batch writes, so it bounds a writer's memory (256 MiB budget, product.md
+/// §11). With layout 2 (entries and copied steps in sled) a large cache paid
+/// (100,000 amendments of 1,000 agreements in one append: 15 s at 64 MiB,
+/// 9 s at 512 MiB, but 536 MB of RSS for 20,000); since layout 3 sled holds
+/// only the index part, about a sixth of those bytes.
+pub const SLED_WRITE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Bytes of entries after which a batch being appended goes to a store
+/// that can stage ahead of its commit (sled): bounds an append's memory
+/// whatever the batch's size.
+pub const STAGE_PART_BYTES: usize = 8 * 1024 * 1024;
+/// Amendments after which a batch being appended goes to a store that can
+/// stage, whatever their bytes: the judge's timelines (steps and replay
+/// marks of every agreement the part touches) take ~10 KB per amendment
+/// (measured: a dry run of 5,000 in one process, 54 MB).
+pub const STAGE_PART_AMENDMENTS: usize = 2_000;
 /// Most agreements whose timelines stay cached in a writer between appends.
 pub const WRITER_CACHED_AGREEMENTS_MAX: usize = 256;
 /// Most steps one stored projection page holds.

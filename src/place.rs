@@ -38,8 +38,16 @@ pub enum Place {
 
 /// Whether a file name is one of sled's or pactum's in a ledger folder.
 fn ledger_file(name: &str) -> bool {
-    matches!(name, "conf" | "db" | "blobs" | crate::store::WITNESS)
-        || name.starts_with("snap.")
+    matches!(
+        name,
+        "conf"
+            | "db"
+            | "blobs"
+            | crate::store::WITNESS
+            | crate::store::entry_log::LOG_FILE
+            | crate::store::entry_log::INDEX_FILE
+            | crate::store::UNDO_FILE
+    ) || name.starts_with("snap.")
         || name.starts_with("conf.pactum-tmp.")
 }
 
@@ -151,13 +159,18 @@ pub fn open_store(path: &Path, wait: Duration, cache: u64) -> Result<AnyStore, E
     {
         return Err(Error::Missing(path.to_path_buf()));
     }
+    // Layout 2: its entries moved to the log as sled opened; say layout 3.
+    crate::layout::upgrade(&store)?;
     Ok(AnyStore::Sled(store))
 }
 
 /// Appends `amendments` to the ledger at `path`, creating it (with the
 /// origin `origin` gives) when there is none. When there is none, the
 /// amendments are judged first on a ledger in memory, so that a refusal
-/// leaves nothing on disk. A dry run writes nothing anywhere.
+/// leaves nothing on disk; a batch of more than [`TRIAL_AMENDMENTS_MAX`]
+/// into a new sled ledger is judged on disk instead (staged in parts, in
+/// bounded memory), and a refusal removes the files the creation wrote. A
+/// dry run writes nothing anywhere.
 pub fn append(
     path: &Path,
     wait: Duration,
@@ -166,19 +179,33 @@ pub fn append(
     opts: AppendOptions,
     origin: impl FnOnce() -> Origin,
 ) -> Result<AppendReport, Error> {
+    let each = || amendments.iter().cloned().map(Ok);
+    append_each(path, wait, each, now, opts, origin)
+}
+
+/// [`append`] of the amendments `each()` yields (called once, or twice
+/// when they are judged in memory first; its size hint counts them).
+pub fn append_each<I: Iterator<Item = Result<Submission, Error>>>(
+    path: &Path,
+    wait: Duration,
+    each: impl Fn() -> I,
+    now: RecordedAt,
+    opts: AppendOptions,
+    origin: impl FnOnce() -> Origin,
+) -> Result<AppendReport, Error> {
     if let Some(url) = pg_url(path) {
         // Judged in memory first when there is no ledger yet, so that a
         // refusal creates no tables; then one transaction under the lock.
         if !pg_holds(url)? {
-            let trial = trial_append(amendments, now, opts)?;
+            let trial = trial_append_each(each(), now, opts)?;
             if opts.dry_run {
                 return Ok(trial);
             }
         }
         let store = AnyStore::Pg(PgStore::connect(url, true)?);
-        return Ledger::open_or_create(store, origin)?.append_signed(amendments, now, opts);
+        return Ledger::open_or_create(store, origin)?.append_each(each(), now, opts);
     }
-    usable(path)?;
+    let place = usable(path)?;
     let store = if SledStore::exists(path) {
         Some(SledStore::open_with_cache(
             path,
@@ -194,17 +221,54 @@ pub fn append(
     };
     if holds {
         let ledger = Ledger::open(store.expect("checked: a store holds the ledger"))?;
-        return ledger.append_signed(amendments, now, opts);
+        return ledger.append_each(each(), now, opts);
     }
-    let trial = trial_append(amendments, now, opts)?;
-    if opts.dry_run {
-        return Ok(trial);
+    if opts.dry_run || each().size_hint().0 <= TRIAL_AMENDMENTS_MAX {
+        let trial = trial_append_each(each(), now, opts)?;
+        if opts.dry_run {
+            return Ok(trial);
+        }
     }
     let store = match store {
         Some(s) => s,
         None => SledStore::open_with_cache(path, wait, crate::store::WRITE_CACHE)?,
     };
-    Ledger::open_or_create(store, origin)?.append_signed(amendments, now, opts)
+    let ledger = Ledger::open_or_create(store, origin)?;
+    let appended = ledger.append_each(each(), now, opts);
+    if appended.is_err() {
+        // Still holding sled's lock: no other writer can have used the new
+        // ledger. Its files go (sled keeps writing to them unlinked until
+        // it is dropped); a writer waiting for the lock then creates anew.
+        remove_new_ledger(path, place == Place::Missing);
+    }
+    appended
+}
+
+/// Most amendments a batch into a new ledger may have to be judged in
+/// memory first (beyond it, on disk: see [`append`]).
+pub const TRIAL_AMENDMENTS_MAX: usize = 10_000;
+
+/// Removes what a creation that is being given up wrote at `path`: the
+/// ledger's own files, and the folder when it was created too and is now
+/// empty. Best effort: what stays is a ledger without entries or a
+/// creation that never committed, both of which a later writer takes over.
+fn remove_new_ledger(path: &Path, folder_was_missing: bool) {
+    if let Ok(rd) = std::fs::read_dir(path) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if ledger_file(&name) {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+    }
+    if folder_was_missing {
+        let _ = std::fs::remove_dir(path);
+    }
 }
 
 /// Judges `amendments` on a new ledger in memory: what appending them to a
@@ -214,8 +278,16 @@ pub fn trial_append(
     now: RecordedAt,
     opts: AppendOptions,
 ) -> Result<AppendReport, Error> {
+    trial_append_each(amendments.iter().cloned().map(Ok), now, opts)
+}
+
+fn trial_append_each(
+    amendments: impl Iterator<Item = Result<Submission, Error>>,
+    now: RecordedAt,
+    opts: AppendOptions,
+) -> Result<AppendReport, Error> {
     let mem = Ledger::create(MemStore::default(), [0; 16])?;
-    mem.append_signed(
+    mem.append_each(
         amendments,
         now,
         AppendOptions {
@@ -262,24 +334,37 @@ pub fn import(
             path.display()
         )));
     }
-    let mut entries: Vec<(Vec<u8>, crate::chain::Hash)> = Vec::new();
+    // The verified entries wait in a spool file (not in memory) for the
+    // second pass: an export of any size is imported in bounded memory.
+    let mut spool = Spool::new()?;
+    let mut spooled: Result<(), std::io::Error> = Ok(());
     let verified = crate::export::verify_export(reader, None, &mut |_, bytes, hash| {
-        entries.push((bytes.to_vec(), *hash))
+        if spooled.is_ok() {
+            spooled = spool.push(bytes, hash);
+        }
     });
+    spooled.map_err(|e| io(&spool.path, "cannot write the import's spool file", e))?;
     let (Some(origin), true) = (verified.origin, verified.report.ok) else {
         return Ok(Imported::BadExport(verified.report));
     };
-    // Every entry must have been acceptable where it stands: judged on a
-    // ledger in memory first, so that an export pactum would not have
-    // written is refused (exit 2) with nothing created, and a retry into the
-    // same path works.
-    let trial = Ledger::create(MemStore::default(), origin)?;
-    if let Err(e) = trial.append_raw(&entries) {
-        return Err(Error::Usage(format!(
+    let not_pactums = |e: Error| {
+        Error::Usage(format!(
             "the export is not a history pactum would have recorded: {e}"
-        )));
+        ))
+    };
+    // Every entry must have been acceptable where it stands: an export
+    // pactum would not have written is refused (exit 2) with nothing
+    // created, and a retry into the same path works. A small export is
+    // judged on a ledger in memory first; a large one into a new sled
+    // ledger, staged in parts, whose files are removed on a refusal.
+    let in_memory_first = pg.is_some() || spool.count <= TRIAL_AMENDMENTS_MAX;
+    if in_memory_first {
+        let trial = Ledger::create(MemStore::default(), origin)?;
+        trial
+            .append_raw_each(spool.entries()?)
+            .map_err(not_pactums)?;
     }
-    drop(trial);
+    let folder_was_missing = pg.is_none() && inspect(path)? == Place::Missing;
     let store = match pg {
         Some(url) => AnyStore::Pg(PgStore::connect(url, true)?),
         None => AnyStore::Sled(SledStore::open_with_cache(
@@ -289,12 +374,95 @@ pub fn import(
         )?),
     };
     let ledger = Ledger::create(store, origin)?;
-    let head = ledger.append_raw(&entries)?;
+    let head = match ledger.append_raw_each(spool.entries()?) {
+        Ok(head) => head,
+        Err(e) if !in_memory_first => {
+            remove_new_ledger(path, folder_was_missing);
+            return Err(not_pactums(e));
+        }
+        Err(e) => return Err(e),
+    };
     let report = crate::audit::audit_store(ledger.store(), Some(head.into()), &mut |_| {})?;
     if !report.ok {
         return Ok(Imported::BadLedger(report));
     }
     Ok(Imported::Done(head))
+}
+
+/// Entries spooled to a temporary file: `u32_le(len) ‖ bytes ‖ chain hash`
+/// each; removed when dropped.
+struct Spool {
+    path: std::path::PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    count: usize,
+}
+
+impl Spool {
+    fn new() -> Result<Spool, Error> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "pactum-import-{}-{}.spool",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| io(&path, "cannot create the import's spool file", e))?;
+        Ok(Spool {
+            path,
+            file: std::io::BufWriter::new(file),
+            count: 0,
+        })
+    }
+
+    fn push(&mut self, bytes: &[u8], hash: &crate::chain::Hash) -> std::io::Result<()> {
+        use std::io::Write;
+        self.file.write_all(&(bytes.len() as u32).to_le_bytes())?;
+        self.file.write_all(bytes)?;
+        self.file.write_all(hash)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The spooled entries, in order.
+    fn entries(
+        &mut self,
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, crate::chain::Hash), Error>>, Error> {
+        use std::io::{Read, Seek, Write};
+        let path = self.path.clone();
+        let fail = move |e: std::io::Error| io(&path, "cannot read the import's spool file", e);
+        self.file.flush().map_err(&fail)?;
+        let mut f = self.file.get_ref().try_clone().map_err(&fail)?;
+        f.rewind().map_err(&fail)?;
+        let mut r = std::io::BufReader::new(f);
+        let mut left = self.count;
+        Ok(std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let mut read = || -> std::io::Result<(Vec<u8>, crate::chain::Hash)> {
+                let mut n = [0u8; 4];
+                r.read_exact(&mut n)?;
+                let mut bytes = vec![0u8; u32::from_le_bytes(n) as usize];
+                r.read_exact(&mut bytes)?;
+                let mut hash = [0u8; 32];
+                r.read_exact(&mut hash)?;
+                Ok((bytes, hash))
+            };
+            Some(read().map_err(&fail))
+        }))
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 #[cfg(test)]

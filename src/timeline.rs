@@ -99,8 +99,7 @@ fn pages<'s, S: Store + ?Sized>(
     store.scan(&start, Some(&end)).map(move |r| {
         let (k, v) = r?;
         let key = suffix(&k, n)?;
-        let steps =
-            decode_page(&v).map_err(|e| damaged(format!("a page of `{agreement}`: {e}")))?;
+        let steps = decode_page(store, agreement.as_str(), &v)?;
         if steps.first().map(StepRec::key) != Some(key) {
             return Err(damaged(format!(
                 "a page of `{agreement}` does not start at its key"

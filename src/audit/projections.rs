@@ -173,12 +173,19 @@ pub(super) fn stored_steps<S: Store + ?Sized>(
                     String::from_utf8_lossy(&k)
                 ))));
             };
-            let steps = match layout::decode_page(&v) {
+            let steps = match layout::decode_page(store, name, &v) {
                 Ok(s) if !s.is_empty() && s.len() <= layout::PAGE_STEPS => s,
                 Ok(_) => {
                     return Ok(Err(projection_failure(format!(
                         "a page of `{name}` holds no step or too many"
                     ))))
+                }
+                Err(crate::error::Error::Store(StoreError::Damaged(detail))) => {
+                    return Ok(Err(projection_failure(detail)))
+                }
+                Err(crate::error::Error::Store(e)) => return Err(e),
+                Err(crate::error::Error::Damaged { detail, .. }) => {
+                    return Ok(Err(projection_failure(detail)))
                 }
                 Err(e) => return Ok(Err(projection_failure(format!("a page of `{name}`: {e}")))),
             };

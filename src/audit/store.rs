@@ -89,7 +89,16 @@ pub fn audit_store<S: Store + ?Sized>(
             // Entries, with their index keys.
             let end = keys::prefix_end(&[keys::ENTRY]);
             for item in store.scan(&[keys::ENTRY], Some(&end)) {
-                let (k, value) = item?;
+                let (k, value) = match item {
+                    Ok(pair) => pair,
+                    // The store cannot read the next entry as stored (a sled
+                    // store's entry log out of place): a failure at its seq.
+                    Err(StoreError::Damaged(detail)) => {
+                        stopped = Some(fail(Some(v.count()), Kind::Decode, detail));
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let Some(seq) = keys::entry_seq(&k) else {
                     stopped = Some(fail(
                         Some(v.count()),

@@ -132,6 +132,10 @@ fn unknown_clause_hint<S: Store>(
     ))
 }
 
+/// Amendments from which `append` shows a progress bar (on a terminal)
+/// and turns Ctrl-C into "nothing was recorded".
+const PROGRESS_AMENDMENTS_MIN: usize = 1_000;
+
 /// Runs `append`.
 pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
     run_with(ctx, args, read_sources(args)?)
@@ -146,19 +150,43 @@ pub(crate) fn read_sources(args: &Args) -> Result<Vec<Sourced>, Fail> {
 /// `append` of amendments already read (by this process, or by a client
 /// of the server, which holds the ledger).
 pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Result<(), Fail> {
-    let amendments = submissions(&sources);
     let now = RecordedAt::from_timestamp(now()?);
     let opts = AppendOptions {
         dry_run: args.dry_run,
         expect_head: args.expect_head,
     };
+    // Many amendments from a terminal: a progress bar, and Ctrl-C undoes.
+    let long = ctx.held.is_none() && sources.len() >= PROGRESS_AMENDMENTS_MIN;
+    let bar = if long {
+        super::interrupt::watch();
+        super::progress_bar(sources.len() as u64, "appending")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let each = || {
+        sources.iter().enumerate().map(|(i, s)| {
+            if long && super::interrupt::interrupted() {
+                return Err(Error::Usage(
+                    "interrupted (Ctrl-C): nothing was recorded".into(),
+                ));
+            }
+            if i % 256 == 0 {
+                bar.set_position(i as u64);
+            }
+            Ok(Submission {
+                amendment: s.amendment.clone(),
+                signatures: s.signatures.clone(),
+            })
+        })
+    };
     let report = match ctx.held {
         Some(held) => held
-            .append_signed(&amendments, now, opts)
+            .append_each(each(), now, opts)
             .map_err(|e| Fail::Error(locate_in(Some(held), &sources, e)))?,
-        None => place::append(ctx.ledger, ctx.wait, &amendments, now, opts, new_origin)
+        None => place::append_each(ctx.ledger, ctx.wait, each, now, opts, new_origin)
             .map_err(|e| Fail::Error(locate(ctx, &sources, e)))?,
     };
+    bar.finish_and_clear();
     let retracted = if report
         .outcomes
         .iter()

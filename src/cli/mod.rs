@@ -10,6 +10,7 @@ pub(crate) mod export;
 pub(crate) mod head;
 pub(crate) mod history;
 mod import;
+mod interrupt;
 mod keys;
 pub(crate) mod list;
 pub(crate) mod log;

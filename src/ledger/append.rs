@@ -15,6 +15,8 @@ use crate::projection;
 use crate::store::{Store, Write};
 use crate::timeline::{Work, Works};
 
+use crate::limits::STAGE_PART_AMENDMENTS;
+
 use super::{
     damaged, poisoned, AppendOptions, AppendReport, Ledger, Outcome, Submission, Tip,
     CACHE_AGREEMENTS,
@@ -31,7 +33,11 @@ impl<S: Store> Ledger<S> {
         now: RecordedAt,
         opts: AppendOptions,
     ) -> Result<AppendReport, Error> {
-        self.append_each(amendments.iter().map(|a| (a, &[][..])), now, opts)
+        self.append_each(
+            amendments.iter().cloned().map(|a| Ok(Submission::from(a))),
+            now,
+            opts,
+        )
     }
 
     /// [`Ledger::append`] of amendments with the signature lines they are
@@ -44,16 +50,18 @@ impl<S: Store> Ledger<S> {
         now: RecordedAt,
         opts: AppendOptions,
     ) -> Result<AppendReport, Error> {
-        self.append_each(
-            batch.iter().map(|s| (&s.amendment, &s.signatures[..])),
-            now,
-            opts,
-        )
+        self.append_each(batch.iter().cloned().map(Ok), now, opts)
     }
 
-    fn append_each<'a>(
+    /// [`Ledger::append_signed`] of amendments as an iterator yields them (a
+    /// parser reading a file, say): in a store that can stage
+    /// ([`Store::can_stage`]), the batch goes to the store in parts of about
+    /// [`Ledger::set_stage_part_bytes`] bytes as it is judged, so memory
+    /// stays bounded whatever its size, and is still recorded all or none:
+    /// an error from the iterator, a refusal or a failure undoes every part.
+    pub fn append_each(
         &self,
-        batch: impl ExactSizeIterator<Item = (&'a Amendment, &'a [SigLine])>,
+        amendments: impl IntoIterator<Item = Result<Submission, Error>>,
         now: RecordedAt,
         opts: AppendOptions,
     ) -> Result<AppendReport, Error> {
@@ -62,6 +70,49 @@ impl<S: Store> Ledger<S> {
             return Err(poisoned());
         }
         let _write = self.begin_write(&mut tip)?;
+        let mut staged = false;
+        let result = self.append_locked(&mut tip, amendments, now, opts, &mut staged);
+        // A failed commit poisons the writer: the batch may have landed, so
+        // its staged parts are not undone here; the next open decides (the
+        // store's undo journal knows whether the commit was published).
+        if result.is_err() && staged && !tip.poisoned {
+            self.unstage(&mut tip);
+        }
+        poison_on_store_error(&mut tip, &result);
+        result
+    }
+
+    /// Undoes the parts of a batch staged so far (a failure to undo them
+    /// poisons the writer: the next open undoes them).
+    fn unstage(&self, tip: &mut Tip) {
+        if self.store.unstage().is_err() {
+            tip.poisoned = true;
+            tip.cache.clear();
+        }
+    }
+
+    /// Stages a part of a batch; the judge's works are dropped (the next
+    /// part reloads what it needs from the store, staged part included).
+    fn stage_part(
+        &self,
+        judge: Judge<'_, S>,
+        mut writes: Vec<Write>,
+        staged: &mut bool,
+    ) -> Result<(), Error> {
+        drop(judge.finish(&mut writes));
+        *staged = true;
+        self.store.stage(writes)?;
+        Ok(())
+    }
+
+    fn append_locked(
+        &self,
+        tip: &mut Tip,
+        amendments: impl IntoIterator<Item = Result<Submission, Error>>,
+        now: RecordedAt,
+        opts: AppendOptions,
+        staged: &mut bool,
+    ) -> Result<AppendReport, Error> {
         let head = tip.head;
         let mut tree = tip.tree.clone();
         if let Some(expected) = opts.expect_head {
@@ -79,11 +130,18 @@ impl<S: Store> Ledger<S> {
             )));
         }
         let recorded_at = head.recorded_at.map_or(now, |last| last.max(now));
+        let staging = self.store.can_stage() && !opts.dry_run;
         let mut judge = Judge::new(&self.store);
-        let mut writes: Vec<Write> = Vec::with_capacity(batch.len() * 3 + 1);
-        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut writes: Vec<Write> = Vec::new();
+        let mut part_bytes = 0usize;
+        let mut outcomes = Vec::new();
         let mut next = head;
-        for (index, (a, signatures)) in batch.enumerate() {
+        for (index, item) in amendments.into_iter().enumerate() {
+            let Submission {
+                amendment,
+                signatures,
+            } = item?;
+            let a = &amendment;
             let refuse = |change: Option<(usize, String)>, message: String| {
                 Error::Refused(Refusal {
                     index,
@@ -132,13 +190,13 @@ impl<S: Store> Ledger<S> {
             // Signatures, against the keys in force (this batch's earlier
             // establishes and rekeys included), then the timeline.
             judge
-                .sign(a, signatures)?
+                .sign(a, &signatures)?
                 .map_err(|message| refuse(None, message))?;
             let entry = Entry {
                 seq: next.count,
                 recorded_at,
-                amendment: a.clone(),
-                signatures: signatures.to_vec(),
+                amendment: amendment.clone(),
+                signatures,
             };
             judge
                 .admit(&mut tip.cache, &entry)?
@@ -156,6 +214,9 @@ impl<S: Store> Ledger<S> {
             let leaf = chain::leaf(&entry_bytes);
             let link = chain::link(&next.chain, entry.seq, &leaf);
             stage(&mut writes, &mut tree, &entry, &entry_bytes, &leaf, &link);
+            part_bytes += entry_bytes
+                .len()
+                .max(self.stage_bytes / STAGE_PART_AMENDMENTS);
             judge.pending.insert(key, (entry.seq, entry.amendment));
             outcomes.push(Outcome::Appended {
                 seq: entry.seq,
@@ -166,10 +227,15 @@ impl<S: Store> Ledger<S> {
                 chain: link,
                 recorded_at: Some(recorded_at),
             };
+            if staging && part_bytes >= self.stage_bytes {
+                let done = std::mem::replace(&mut judge, Judge::new(&self.store));
+                self.stage_part(done, std::mem::take(&mut writes), staged)?;
+                part_bytes = 0;
+            }
         }
         if !opts.dry_run && next.count != head.count {
             let works = judge.finish(&mut writes);
-            self.commit(&mut tip, writes, next, tree, works)?;
+            self.commit(tip, writes, next, tree, works)?;
         }
         Ok(AppendReport {
             outcomes,
@@ -291,17 +357,44 @@ impl<S: Store> Ledger<S> {
     /// Writes already-hashed entries as they are (import): each is checked to
     /// extend the chain before anything is written. All or none.
     pub fn append_raw(&self, entries: &[(Vec<u8>, Hash)]) -> Result<Checkpoint, Error> {
+        self.append_raw_each(entries.iter().map(|(b, h)| Ok((b.clone(), *h))))
+    }
+
+    /// [`Ledger::append_raw`] of entries as an iterator yields them, staged
+    /// in parts like [`Ledger::append_each`]: bounded memory, all or none.
+    pub fn append_raw_each(
+        &self,
+        entries: impl IntoIterator<Item = Result<(Vec<u8>, Hash), Error>>,
+    ) -> Result<Checkpoint, Error> {
         let mut tip = self.lock();
         if tip.poisoned {
             return Err(poisoned());
         }
         let _write = self.begin_write(&mut tip)?;
+        let mut staged = false;
+        let result = self.append_raw_locked(&mut tip, entries, &mut staged);
+        if result.is_err() && staged && !tip.poisoned {
+            self.unstage(&mut tip);
+        }
+        poison_on_store_error(&mut tip, &result);
+        result
+    }
+
+    fn append_raw_locked(
+        &self,
+        tip: &mut Tip,
+        entries: impl IntoIterator<Item = Result<(Vec<u8>, Hash), Error>>,
+        staged: &mut bool,
+    ) -> Result<Checkpoint, Error> {
         let mut next = tip.head;
         let mut tree = tip.tree.clone();
-        let mut writes = Vec::with_capacity(entries.len() * 4 + 1);
+        let mut writes = Vec::new();
         let mut judge = Judge::new(&self.store);
-        for (bytes, expected) in entries {
-            let e = codec::decode_entry(bytes).map_err(|d| damaged(Some(next.count), d.0))?;
+        let staging = self.store.can_stage();
+        let mut part_bytes = 0usize;
+        for item in entries {
+            let (bytes, expected) = item?;
+            let e = codec::decode_entry(&bytes).map_err(|d| damaged(Some(next.count), d.0))?;
             if e.seq != next.count {
                 return Err(damaged(
                     Some(next.count),
@@ -341,27 +434,42 @@ impl<S: Store> Ledger<S> {
                     ),
                 )
             })?;
-            let leaf = chain::leaf(bytes);
+            let leaf = chain::leaf(&bytes);
             let link = chain::link(&next.chain, e.seq, &leaf);
-            if &link != expected {
+            if link != expected {
                 return Err(damaged(
                     Some(e.seq),
                     "the chain hash does not match (wrong origin, or a changed entry)",
                 ));
             }
-            stage(&mut writes, &mut tree, &e, bytes, &leaf, &link);
+            stage(&mut writes, &mut tree, &e, &bytes, &leaf, &link);
+            part_bytes += bytes.len().max(self.stage_bytes / STAGE_PART_AMENDMENTS);
             next = Head {
                 count: e.seq + 1,
                 chain: link,
                 recorded_at: Some(e.recorded_at),
             };
             judge.pending.insert(key, (e.seq, e.amendment));
+            if staging && part_bytes >= self.stage_bytes {
+                let done = std::mem::replace(&mut judge, Judge::new(&self.store));
+                self.stage_part(done, std::mem::take(&mut writes), staged)?;
+                part_bytes = 0;
+            }
         }
         if next.count != tip.head.count {
             let works = judge.finish(&mut writes);
-            self.commit(&mut tip, writes, next, tree, works)?;
+            self.commit(tip, writes, next, tree, works)?;
         }
         Ok(next.checkpoint())
+    }
+}
+
+/// A write the store failed (staging a part, say) poisons the writer like a
+/// failed commit: what is on disk is known again only after a reopen.
+fn poison_on_store_error<T>(tip: &mut Tip, result: &Result<T, Error>) {
+    if matches!(result, Err(Error::Store(_))) {
+        tip.poisoned = true;
+        tip.cache.clear();
     }
 }
 

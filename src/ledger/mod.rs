@@ -109,6 +109,8 @@ pub struct Ledger<S: Store> {
     store: S,
     origin: Origin,
     tip: Mutex<Tip>,
+    /// Entry bytes of a batch staged at a time ([`Store::stage`]).
+    stage_bytes: usize,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -165,6 +167,7 @@ impl<S: Store> Ledger<S> {
                 poisoned: false,
                 cache: Works::new(),
             }),
+            stage_bytes: crate::limits::STAGE_PART_BYTES,
         })
     }
 
@@ -187,6 +190,7 @@ impl<S: Store> Ledger<S> {
                 poisoned: false,
                 cache: Works::new(),
             }),
+            stage_bytes: crate::limits::STAGE_PART_BYTES,
         })
     }
 
@@ -236,6 +240,7 @@ impl<S: Store> Ledger<S> {
             }
         }
         check_witness(store, &head)?;
+        crate::layout::upgrade(store)?;
         let tree = Frontier::at(&StoreNodes(store), head.count)?;
         Ok((origin, head, tree))
     }
@@ -254,6 +259,14 @@ impl<S: Store> Ledger<S> {
         // `create` commits, which ends the write; if it fails first, the
         // store is dropped with the error, which ends it too.
         Ledger::create(store, origin())
+    }
+
+    /// Sets how many bytes of entries a large batch stages at a time in a
+    /// store that can stage ([`Store::can_stage`]); the default is
+    /// [`crate::limits::STAGE_PART_BYTES`]. Smaller parts bound memory
+    /// tighter; tests use tiny ones to stage small batches.
+    pub fn set_stage_part_bytes(&mut self, bytes: usize) {
+        self.stage_bytes = bytes.max(1);
     }
 
     /// The store underneath, giving up the ledger (to reopen it, say).

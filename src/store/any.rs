@@ -75,6 +75,24 @@ impl Store for AnyStore {
             AnyStore::Pg(s) => s.end_read(),
         }
     }
+    fn can_stage(&self) -> bool {
+        match self {
+            AnyStore::Sled(s) => s.can_stage(),
+            AnyStore::Pg(s) => s.can_stage(),
+        }
+    }
+    fn stage(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sled(s) => s.stage(writes),
+            AnyStore::Pg(s) => s.stage(writes),
+        }
+    }
+    fn unstage(&self) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sled(s) => s.unstage(),
+            AnyStore::Pg(s) => s.unstage(),
+        }
+    }
     fn size_on_disk(&self) -> u64 {
         match self {
             AnyStore::Sled(s) => s.size_on_disk(),

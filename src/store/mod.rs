@@ -14,14 +14,17 @@
 //! ```
 
 mod any;
+pub mod entry_log;
 mod mem;
 pub mod postgres;
 mod sled_store;
+mod undo;
 
 pub use any::AnyStore;
 pub use mem::MemStore;
 pub use postgres::PgStore;
 pub use sled_store::{FaultPoint, SledStore, READ_CACHE, SCAN_CACHE, WITNESS, WRITE_CACHE};
+pub use undo::UNDO_FILE;
 
 /// A failure of the storage underneath.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +105,23 @@ pub trait Store: Send + Sync {
     }
     /// Ends what [`Store::begin_read`] started.
     fn end_read(&self) {}
+    /// Whether [`Store::stage`] can take part of a batch ahead of its commit.
+    fn can_stage(&self) -> bool {
+        false
+    }
+    /// Applies writes provisionally, ahead of the [`Store::commit`] that
+    /// ends the batch: they read back at once through this store value,
+    /// but become the store's only with that commit, all or nothing. Until
+    /// then [`Store::unstage`], or any later open of the store after a
+    /// kill, undoes them. Lets a writer hold a batch of any size in
+    /// bounded memory. Only when [`Store::can_stage`].
+    fn stage(&self, _writes: Vec<Write>) -> Result<(), StoreError> {
+        Err(StoreError::Io("this store cannot stage writes".into()))
+    }
+    /// Undoes every write staged since the last commit.
+    fn unstage(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Bytes used on disk (0 for memory).
     fn size_on_disk(&self) -> u64 {
         0

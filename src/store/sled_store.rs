@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::entry_log::{self, EntryLog, Extent, LOG_KEY};
+use super::undo::{self, Journal};
 use super::{Pair, Scan, Store, StoreError, Write};
 
 pub use crate::limits::{
@@ -40,6 +42,10 @@ pub enum FaultPoint {
     WitnessWrite,
     /// The fdatasync of `pactum.head`.
     WitnessSync,
+    /// The fsync of the entry log, before the sled batch that publishes it.
+    LogSync,
+    /// Writing one part of the undo journal of a staged batch.
+    UndoWrite,
 }
 
 /// A hook called at each [`FaultPoint`]; an error fails the step there.
@@ -55,6 +61,37 @@ pub struct SledStore {
     fault: Option<FaultHook>,
     /// Blobs that sled removed between a commit's listing and its fsync.
     blobs_vanished: std::sync::atomic::AtomicU64,
+    /// The entry log (the values of the `e` keys).
+    log: EntryLog,
+    /// Its extent, and the batch being staged.
+    state: std::sync::Mutex<LogState>,
+}
+
+/// The entry log's extents and the batch being staged, if any.
+#[derive(Debug)]
+struct LogState {
+    /// What the last durable sled commit published.
+    published: Extent,
+    /// What this process wrote (past `published` while a batch is staged).
+    written: Extent,
+    /// The undo journal of the batch being staged.
+    journal: Option<Journal>,
+    /// When the batch being staged began (its blobs are fsynced at its commit).
+    staged_since: Option<std::time::SystemTime>,
+    /// The log's files may hold bytes past `published` (a killed writer's):
+    /// cut before the first write.
+    uncut: bool,
+}
+
+impl LogState {
+    /// Cuts the log back to the published extent before its first write.
+    fn before_write(&mut self, log: &EntryLog) -> Result<(), StoreError> {
+        if self.uncut {
+            log.cut(self.published)?;
+            self.uncut = false;
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for SledStore {
@@ -100,11 +137,15 @@ impl SledStore {
                 .path(path)
                 .flush_every_ms(None)
                 .mode(sled::Mode::LowSpace)
+                .use_compression(compressed(path))
+                .compression_factor(COMPRESSION_LEVEL)
                 .cache_capacity(cache);
             match config.open() {
                 Ok(db) => {
                     let data_file = File::open(path.join("db"))
                         .map_err(|e| io(path, "cannot open sled's data file", e))?;
+                    let published = read_extent(&db, path)?;
+                    let log = EntryLog::open(path, published)?;
                     let store = SledStore {
                         db,
                         path: path.to_path_buf(),
@@ -112,11 +153,21 @@ impl SledStore {
                         witness: std::sync::Mutex::new(None),
                         blobs_vanished: Default::default(),
                         fault: None,
+                        log,
+                        state: std::sync::Mutex::new(LogState {
+                            published,
+                            written: published,
+                            journal: None,
+                            staged_since: None,
+                            uncut: true,
+                        }),
                     };
                     if created {
                         // Make the new files' directory entries durable too.
                         store.sync_dir()?;
                     }
+                    store.recover_staged()?;
+                    store.migrate_entries()?;
                     return Ok(store);
                 }
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
@@ -200,6 +251,121 @@ impl SledStore {
             .map_err(|e| io(&self.path, "cannot fsync the ledger directory", e))
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, LogState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Undoes a batch a killed writer was staging (its undo journal is
+    /// there and its commit was not published), or removes a stale journal.
+    fn recover_staged(&self) -> Result<(), StoreError> {
+        let Some(found) = undo::Found::read(&self.path)? else {
+            return Ok(());
+        };
+        if found.commits == self.state().published.commits {
+            found.undo(|writes| self.apply(writes))?;
+            self.durable(std::time::SystemTime::UNIX_EPOCH)?;
+        }
+        found.remove()?;
+        self.sync_dir()
+    }
+
+    /// Applies writes to sled and flushes them (not yet durable).
+    fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for w in writes {
+            match w {
+                Write::Put(k, v) => batch.insert(k, v),
+                Write::Delete(k) => batch.remove(k),
+            }
+        }
+        self.fault(FaultPoint::ApplyBatch)
+            .map_err(|e| io(&self.path, "write failed", e))?;
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| io(&self.path, "write failed", describe(e)))?;
+        self.fault(FaultPoint::Flush)
+            .map_err(|e| io(&self.path, "flush failed", e))?;
+        self.db
+            .flush()
+            .map_err(|e| io(&self.path, "flush failed", describe(e)))?;
+        Ok(())
+    }
+
+    /// Makes what sled holds durable: its data file, and its blobs written since `since`.
+    fn durable(&self, since: std::time::SystemTime) -> Result<(), StoreError> {
+        self.fault(FaultPoint::DataSync)
+            .and_then(|()| self.data_file.sync_data())
+            .map_err(|e| io(&self.path, "fsync failed", e))?;
+        self.sync_blobs(since)
+    }
+
+    /// Moves entry values that sled holds (a ledger of layout 2) into the
+    /// entry log, in parts: each part is appended to the log and fsynced,
+    /// then one sled batch removes its keys and publishes the longer log.
+    /// A kill between the two leaves the keys in sled and the log is cut
+    /// back on the next open. A no-op (one read) when there are none.
+    fn migrate_entries(&self) -> Result<(), StoreError> {
+        const PART_BYTES: usize = 16 * 1024 * 1024;
+        loop {
+            let at = self.state().published;
+            let mut keys = Vec::new();
+            let mut values = Vec::new();
+            let mut bytes = 0;
+            let end = [entry_log::LOG_PREFIX + 1];
+            for item in self.db.range(entry_log::log_key(at.records)..end.to_vec()) {
+                let (k, v) = item.map_err(|e| io(&self.path, "read failed", describe(e)))?;
+                if entry_log::log_seq(&k) != Some(at.records + keys.len() as u64) {
+                    break;
+                }
+                bytes += v.len();
+                keys.push(k);
+                values.push(v);
+                if bytes >= PART_BYTES {
+                    break;
+                }
+            }
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+            self.state().before_write(&self.log)?;
+            let mut next = self.log.append(at, &refs)?;
+            next.commits = at.commits + 1;
+            self.fault(FaultPoint::LogSync)
+                .map_err(|e| io(&self.path, "cannot fsync the entry log", e))?;
+            self.log.sync()?;
+            let mut writes: Vec<Write> = keys
+                .into_iter()
+                .map(|k| Write::Delete(k.to_vec()))
+                .collect();
+            writes.push(Write::Put(LOG_KEY.to_vec(), next.encode()));
+            let started = std::time::SystemTime::now();
+            self.apply(writes)?;
+            self.durable(started)?;
+            let mut st = self.state();
+            st.published = next;
+            st.written = next;
+        }
+    }
+
+    /// Splits writes into the values appended to the entry log (puts of the
+    /// next log keys, in order, from `at`) and the writes sled takes.
+    fn split_log(at: u64, writes: Vec<Write>) -> (Vec<Vec<u8>>, Vec<Write>) {
+        let mut next = at;
+        let mut log = Vec::new();
+        let mut rest = Vec::with_capacity(writes.len());
+        for w in writes {
+            match w {
+                Write::Put(k, v) if entry_log::log_seq(&k) == Some(next) => {
+                    log.push(v);
+                    next += 1;
+                }
+                w => rest.push(w),
+            }
+        }
+        (log, rest)
+    }
+
     /// How many blobs sled removed between a commit's listing of its blobs
     /// and their fsync (each one skipped, not an error).
     pub fn blobs_vanished(&self) -> u64 {
@@ -235,10 +401,42 @@ impl SledStore {
     }
 }
 
+/// The entry log's published extent ([`LOG_KEY`]; none yet: empty).
+fn read_extent(db: &sled::Db, path: &Path) -> Result<Extent, StoreError> {
+    match db
+        .get(LOG_KEY)
+        .map_err(|e| io(path, "read failed", describe(e)))?
+    {
+        None => Ok(Extent::default()),
+        Some(v) => Extent::decode(&v).ok_or_else(|| {
+            StoreError::Damaged(format!(
+                "{}: the entry log's published length is malformed",
+                path.display()
+            ))
+        }),
+    }
+}
+
 /// sled's `conf` for pactum's settings (text, then its CRC-32): sled writes
 /// it with two writes, so a kill between them leaves a file sled refuses.
+/// New ledgers are compressed (zstd); a ledger made before keeps its
+/// setting (sled refuses to open a database with another one).
 const SLED_CONF: &[u8] =
+    b"segment_size: 524288\nuse_compression: true\nversion: 0.34\n\xf5\x66\x10\x89";
+/// The `conf` of a ledger made without compression (before layout 3).
+const SLED_CONF_PLAIN: &[u8] =
     b"segment_size: 524288\nuse_compression: false\nversion: 0.34\n\x76\x19\x51\xc1";
+/// zstd's level for sled's compression: 3 (zstd's default) costs a third of
+/// sled's default 5 in time for nearly the same size.
+const COMPRESSION_LEVEL: i32 = 3;
+
+/// Whether the database at `path` is compressed: what its `conf` says (a
+/// new one is: [`write_conf`] writes it first).
+fn compressed(path: &Path) -> bool {
+    std::fs::read(path.join("conf")).map_or(true, |b| {
+        !b.starts_with(&SLED_CONF_PLAIN[..SLED_CONF_PLAIN.len() - 4])
+    })
+}
 
 /// Writes sled's `conf` whole (temporary file, rename) when it is missing or torn.
 fn write_conf(path: &Path) -> Result<(), StoreError> {
@@ -322,55 +520,174 @@ fn describe(e: sled::Error) -> String {
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.db
+        if key.first() == Some(&0) {
+            return Ok(None);
+        }
+        let stored = self
+            .db
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
-            .map_err(|e| io(&self.path, "read failed", describe(e)))
+            .map_err(|e| io(&self.path, "read failed", describe(e)))?;
+        match (stored, entry_log::log_seq(key)) {
+            (Some(v), _) => Ok(Some(v)),
+            (None, Some(seq)) => {
+                let written = self.state().written;
+                if seq < written.records {
+                    self.log.get(seq, written).map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     fn scan(&self, start: &[u8], end: Option<&[u8]>) -> Scan<'_> {
+        // Keys from 0x00 are the store's own.
+        let start = if start < &[1u8][..] {
+            &[1u8][..]
+        } else {
+            start
+        };
+        if end.is_some_and(|end| end <= start) {
+            return Box::new(std::iter::empty());
+        }
         let iter = match end {
             Some(end) => self.db.range(start.to_vec()..end.to_vec()),
             None => self.db.range(start.to_vec()..),
         };
-        Box::new(iter.map(move |r| {
+        let sled = iter.map(move |r| {
             r.map(|(k, v)| (k.to_vec(), v.to_vec()) as Pair)
                 .map_err(|e| io(&self.path, "read failed", describe(e)))
-        }))
+        });
+        let written = self.state().written;
+        let from = entry_log::first_seq_from(start);
+        let to = end.map_or(1 << 64, entry_log::first_seq_from);
+        let to = to.min(u128::from(written.records));
+        if from >= to {
+            return Box::new(sled);
+        }
+        let log = self.log.iter(from as u64, to as u64, written);
+        Box::new(entry_log::merge(sled, log))
     }
 
     fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<Pair>, StoreError> {
-        match self.db.range(start.to_vec()..end.to_vec()).next_back() {
-            None => Ok(None),
-            Some(r) => r
-                .map(|(k, v)| Some((k.to_vec(), v.to_vec())))
-                .map_err(|e| io(&self.path, "read failed", describe(e))),
+        let start = if start < &[1u8][..] {
+            &[1u8][..]
+        } else {
+            start
+        };
+        if end <= start {
+            return Ok(None);
+        }
+        let sled = match self.db.range(start.to_vec()..end.to_vec()).next_back() {
+            None => None,
+            Some(r) => Some(
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(|e| io(&self.path, "read failed", describe(e)))?,
+            ),
+        };
+        let written = self.state().written;
+        let from = entry_log::first_seq_from(start);
+        let to = entry_log::first_seq_from(end).min(u128::from(written.records));
+        if from >= to {
+            return Ok(sled);
+        }
+        let key = entry_log::log_key(to as u64 - 1);
+        match sled {
+            Some((k, v)) if k >= key => Ok(Some((k, v))),
+            _ => {
+                let v = self.log.get(to as u64 - 1, written)?;
+                Ok(Some((key, v)))
+            }
         }
     }
 
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let started = std::time::SystemTime::now();
-        let mut batch = sled::Batch::default();
-        for w in writes {
-            match w {
-                Write::Put(k, v) => batch.insert(k, v),
-                Write::Delete(k) => batch.remove(k),
+        let mut st = self.state();
+        let (values, mut rest) = SledStore::split_log(st.written.records, writes);
+        if !values.is_empty() {
+            st.before_write(&self.log)?;
+            let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+            st.written = self.log.append(st.written, &refs)?;
+        }
+        let publish = (st.written != st.published).then(|| Extent {
+            commits: st.published.commits + 1,
+            ..st.written
+        });
+        if let Some(next) = publish {
+            // The records first: the batch below refers to them.
+            self.fault(FaultPoint::LogSync)
+                .map_err(|e| io(&self.path, "cannot fsync the entry log", e))?;
+            self.log.sync()?;
+            rest.push(Write::Put(LOG_KEY.to_vec(), next.encode()));
+        }
+        self.apply(rest)?;
+        self.durable(st.staged_since.unwrap_or(started))?;
+        if let Some(next) = publish {
+            st.published = next;
+            st.written = next;
+        }
+        if st.journal.take().is_some() {
+            st.staged_since = None;
+            // Stale now (the commit count moved on): a failure to remove it is harmless.
+            let _ = undo::remove(&self.path.join(undo::UNDO_FILE));
+        }
+        Ok(())
+    }
+
+    fn can_stage(&self) -> bool {
+        true
+    }
+
+    fn stage(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut st = self.state();
+        if st.journal.is_none() {
+            st.journal = Some(Journal::create(&self.path, st.published.commits)?);
+            st.staged_since = Some(std::time::SystemTime::now());
+        }
+        let (values, rest) = SledStore::split_log(st.written.records, writes);
+        st.before_write(&self.log)?;
+        let mut old = std::collections::BTreeMap::new();
+        for w in &rest {
+            let k = match w {
+                Write::Put(k, _) | Write::Delete(k) => k,
+            };
+            if !old.contains_key(k) {
+                let v = self
+                    .db
+                    .get(k)
+                    .map_err(|e| io(&self.path, "read failed", describe(e)))?;
+                old.insert(k.clone(), v.map(|v| v.to_vec()));
             }
         }
-        self.fault(FaultPoint::ApplyBatch)
-            .map_err(|e| io(&self.path, "write failed", e))?;
-        self.db
-            .apply_batch(batch)
-            .map_err(|e| io(&self.path, "write failed", describe(e)))?;
-        self.fault(FaultPoint::Flush)
-            .map_err(|e| io(&self.path, "flush failed", e))?;
-        self.db
-            .flush()
-            .map_err(|e| io(&self.path, "flush failed", describe(e)))?;
-        self.fault(FaultPoint::DataSync)
-            .and_then(|()| self.data_file.sync_data())
-            .map_err(|e| io(&self.path, "fsync failed", e))?;
-        self.sync_blobs(started)?;
+        let old: Vec<(Vec<u8>, Option<Vec<u8>>)> = old.into_iter().collect();
+        self.fault(FaultPoint::UndoWrite)
+            .map_err(|e| io(&self.path, "cannot write the undo journal", e))?;
+        if let Some(j) = st.journal.as_mut() {
+            j.part(&old)?;
+        }
+        if !values.is_empty() {
+            let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+            st.written = self.log.append(st.written, &refs)?;
+        }
+        self.apply(rest)
+    }
+
+    fn unstage(&self) -> Result<(), StoreError> {
+        let mut st = self.state();
+        if st.journal.take().is_none() {
+            return Ok(());
+        }
+        st.staged_since = None;
+        if let Some(found) = undo::Found::read(&self.path)? {
+            found.undo(|writes| self.apply(writes))?;
+            self.durable(std::time::SystemTime::UNIX_EPOCH)?;
+            found.remove()?;
+        }
+        self.log.cut(st.published)?;
+        st.written = st.published;
         Ok(())
     }
 
@@ -425,7 +742,7 @@ impl Store for SledStore {
     }
 
     fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.db.size_on_disk().unwrap_or(0) + self.log.size()
     }
 }
 
@@ -434,20 +751,45 @@ mod tests {
     use super::*;
 
     /// pactum writes sled's `conf` itself (whole, by rename): it must be
-    /// byte for byte what sled 0.34.7 writes for the same settings.
+    /// byte for byte what sled 0.34.7 writes for the same settings; a
+    /// ledger keeps the compression setting it was made with.
     #[test]
     fn the_conf_pactum_writes_is_the_one_sled_writes() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("sled-own");
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(None)
-            .mode(sled::Mode::LowSpace)
-            .cache_capacity(64 * 1024 * 1024)
-            .open()
-            .expect("open");
-        drop(db);
-        assert_eq!(std::fs::read(path.join("conf")).expect("conf"), SLED_CONF);
+        for (name, compress, conf) in [("plain", false, SLED_CONF_PLAIN), ("zstd", true, SLED_CONF)]
+        {
+            let path = dir.path().join(name);
+            let db = sled::Config::new()
+                .path(&path)
+                .flush_every_ms(None)
+                .mode(sled::Mode::LowSpace)
+                .use_compression(compress)
+                .cache_capacity(64 * 1024 * 1024)
+                .open()
+                .expect("open");
+            drop(db);
+            assert_eq!(std::fs::read(path.join("conf")).expect("conf"), conf);
+            assert_eq!(compressed(&path), compress);
+            let store = SledStore::open(&path, Duration::from_secs(5)).expect("pactum opens it");
+            store
+                .commit(vec![Write::Put(b"k".to_vec(), vec![7; 3000])])
+                .expect("commit");
+        }
+        assert!(compressed(&dir.path().join("new")));
+    }
+
+    /// `len` bytes that do not compress (sled stores a large value as a
+    /// blob only when it stays large once compressed).
+    fn noise(seed: u8, len: usize) -> Vec<u8> {
+        let mut x = u64::from(seed) + 1;
+        (0..len)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (x >> 56) as u8
+            })
+            .collect()
     }
 
     #[test]
@@ -483,7 +825,7 @@ mod tests {
                 s.spawn(move || {
                     for round in 0..rounds {
                         let key = vec![b'x', writer, (round % 3) as u8];
-                        let value = vec![(round % 251) as u8; 200 * 1024];
+                        let value = noise((round % 251) as u8, 200 * 1024);
                         store
                             .commit(vec![Write::Put(key, value)])
                             .unwrap_or_else(|e| panic!("writer {writer}, round {round}: {e}"));
@@ -498,7 +840,7 @@ mod tests {
                     .get(&[b'x', writer, k as u8])
                     .expect("get")
                     .expect("value");
-                assert_eq!(v, vec![(last % 251) as u8; 200 * 1024]);
+                assert_eq!(v, noise((last % 251) as u8, 200 * 1024));
             }
         }
         assert!(
@@ -519,7 +861,7 @@ mod tests {
         let path = dir.path().join("ledger");
         let mut store = SledStore::open(&path, Duration::from_secs(5)).expect("create");
         store
-            .commit(vec![Write::Put(b"k".to_vec(), vec![1; 200 * 1024])])
+            .commit(vec![Write::Put(b"k".to_vec(), noise(1, 200 * 1024))])
             .expect("first");
         let blobs = path.join("blobs");
         let old: Vec<PathBuf> = std::fs::read_dir(&blobs)
@@ -538,13 +880,13 @@ mod tests {
             Ok(())
         }));
         store
-            .commit(vec![Write::Put(b"k".to_vec(), vec![2; 200 * 1024])])
+            .commit(vec![Write::Put(b"k".to_vec(), noise(2, 200 * 1024))])
             .expect("a vanished blob does not fail the commit");
         assert!(store.blobs_vanished() >= 1, "the race was not reproduced");
-        assert_eq!(store.get(b"k").expect("get"), Some(vec![2; 200 * 1024]));
+        assert_eq!(store.get(b"k").expect("get"), Some(noise(2, 200 * 1024)));
         drop(store);
         let store = SledStore::open(&path, Duration::from_secs(5)).expect("reopen");
-        assert_eq!(store.get(b"k").expect("get"), Some(vec![2; 200 * 1024]));
+        assert_eq!(store.get(b"k").expect("get"), Some(noise(2, 200 * 1024)));
     }
 
     #[test]

@@ -844,7 +844,8 @@ fn tampered_projection_fails_audit() {
     let e = Env::new();
     e.with_fixture();
     let before = e.ok(&["state", "microsoft-openai", "--at", "2025-01-01"]);
-    // Change the clause texts inside a stored page, re-encoded so that it decodes.
+    // Change the clause texts inside a stored page, written back as a page of
+    // copies (layout 2's form, still read) so that it decodes.
     {
         let store = SledStore::open(&e.ledger(), std::time::Duration::from_secs(5)).expect("open");
         let start = [keys::PAGE];
@@ -853,15 +854,15 @@ fn tampered_projection_fails_audit() {
             .next()
             .expect("a page")
             .expect("read");
-        let mut steps = pactum::layout::decode_page(&v).expect("page");
+        let (name, _) = keys::split_projection(&k).expect("page key");
+        let mut steps = pactum::layout::decode_page(&store, name, &v).expect("page");
         for s in &mut steps {
             if let pactum::model::Op::Add { text, .. } = &mut s.change.op {
                 text.push_str(" Altered.");
             }
         }
-        store
-            .commit(vec![Write::Put(k, pactum::layout::encode_page(&steps))])
-            .expect("tamper");
+        let copies = pactum::codec::encode_unbounded(&steps);
+        store.commit(vec![Write::Put(k, copies)]).expect("tamper");
     }
     let after = e.ok(&["state", "microsoft-openai", "--at", "2025-01-01"]);
     assert_ne!(before, after, "the tampered page is what state reads");
@@ -1271,14 +1272,15 @@ fn golden_v1_export_still_imports_verifies_and_projects() {
     );
 }
 
-/// `fixtures/golden/v2-layout.txt`: the bytes layout 2 stores beside the
+/// `fixtures/golden/v3-layout.txt`: the bytes layout 3 stores beside the
 /// entries for the golden export once imported: every `r`, `l` and `s` key
 /// and value, the snapshot encoding of each agreement's replay at its end
-/// (the history is too short to store a snapshot), and the head witness
-/// record. A change here is a change of the stored format (docs/format.md
-/// §4.1, §18). `PACTUM_BLESS=1` rewrites it.
+/// (the history is too short to store a snapshot), the head witness
+/// record, and the entry log's files (`v2-layout.txt` is the same for
+/// layout 2). A change here is a change of the stored format
+/// (docs/format.md §4, §18). `PACTUM_BLESS=1` rewrites it.
 #[test]
-fn golden_layout_2_stored_projections_and_witness() {
+fn golden_layout_3_stored_projections_log_and_witness() {
     use pactum::layout::keys;
     use pactum::store::{SledStore, Store};
     let e = Env::new();
@@ -1296,7 +1298,7 @@ fn golden_layout_2_stored_projections_and_witness() {
                 if prefix == keys::PAGE {
                     let (name, _) = keys::split_projection(&k).expect("page key");
                     let r = ends.entry(name.to_string()).or_default();
-                    for step in pactum::layout::decode_page(&v).expect("page") {
+                    for step in pactum::layout::decode_page(&store, name, &v).expect("page") {
                         r.apply(&step.step()).expect("replays");
                     }
                 }
@@ -1309,12 +1311,16 @@ fn golden_layout_2_stored_projections_and_witness() {
     }
     let witness = std::fs::read(e.ledger().join("pactum.head")).expect("witness");
     out.push_str(&format!("pactum.head {}\n", hex(&witness)));
-    let path = root().join("fixtures/golden/v2-layout.txt");
+    for f in ["entries.idx", "entries.log"] {
+        let bytes = std::fs::read(e.ledger().join(f)).expect("entry log");
+        out.push_str(&format!("{f} {}\n", hex(&bytes)));
+    }
+    let path = root().join("fixtures/golden/v3-layout.txt");
     if std::env::var_os("PACTUM_BLESS").is_some() {
         std::fs::write(&path, &out).expect("write golden");
     }
-    let expected = std::fs::read_to_string(&path).expect("fixtures/golden/v2-layout.txt");
-    assert_eq!(out, expected, "the stored bytes of layout 2 changed");
+    let expected = std::fs::read_to_string(&path).expect("fixtures/golden/v3-layout.txt");
+    assert_eq!(out, expected, "the stored bytes of layout 3 changed");
     assert!(out.contains("snapshot-at-end microsoft-openai"), "{out}");
 }
 
@@ -1364,7 +1370,8 @@ fn damaged_sled_files_are_reported_never_silently_rolled_back() {
                     .write(true)
                     .open(l.join("db"))
                     .expect("db");
-                f.set_len(10_000).expect("truncate");
+                let len = f.metadata().expect("db").len();
+                f.set_len(len / 2).expect("truncate");
             }),
         ),
         (

@@ -6,7 +6,9 @@
 //! - **library**: this binary re-executed as a child (`--pactum-crash-child`)
 //!   opens the ledger with `SledStore` + `Ledger::open_or_create` and appends
 //!   batches of 1–3 amendments one after another, printing `BEGIN i n` before
-//!   each append and `ACK i n` once it returned Ok;
+//!   each append and `ACK i n` once it returned Ok; a writer whose first
+//!   amendment number is odd stages every amendment as a part of its own
+//!   (`Ledger::set_stage_part_bytes(1)`), so kills also land in staged batches;
 //! - **CLI**: the parent runs `pactum append BATCH.jsonl` processes one after
 //!   another; an exit 0 acknowledges the batch.
 //!
@@ -91,8 +93,14 @@ fn child(args: &[String]) -> ! {
         o.copy_from_slice(&h[..16]);
         o
     };
-    let ledger = Ledger::open_or_create(store, origin)
+    let mut ledger = Ledger::open_or_create(store, origin)
         .unwrap_or_else(|e| fail(format!("open the ledger: {e}")));
+    // Every other library writer stages each amendment of its batches as a
+    // part of its own (under the undo journal), so that kills also land
+    // while a batch is staged and is undone by the next open.
+    if i % 2 == 1 {
+        ledger.set_stage_part_bytes(1);
+    }
     let mut out = std::io::stdout().lock();
     loop {
         let n = batch_len(i);

@@ -43,6 +43,7 @@ mod reliability;
 mod serve;
 mod signatures;
 mod signed_ledger;
+mod storage;
 mod tamper;
 mod usability;
 

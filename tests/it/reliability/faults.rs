@@ -133,7 +133,8 @@ fn every_failed_write_flush_or_fsync_of_an_append_leaves_before_or_after() {
         let after = {
             let mut store = open(&reference);
             let (calls, log) = install(&mut store, 0);
-            let ledger = Ledger::open(store).expect("open");
+            let mut ledger = Ledger::open(store).expect("open");
+            staged(&mut ledger, si);
             ledger
                 .append(&s.append, t1(), AppendOptions::default())
                 .expect("reference append");
@@ -153,7 +154,8 @@ fn every_failed_write_flush_or_fsync_of_an_append_leaves_before_or_after() {
             copy_dir(&base, &dir);
             let mut store = open(&dir);
             let (calls, log) = install(&mut store, n);
-            let ledger = Ledger::open(store).expect("open");
+            let mut ledger = Ledger::open(store).expect("open");
+            staged(&mut ledger, si);
             let r = ledger.append(&s.append, t1(), AppendOptions::default());
             let reached = calls.load(Ordering::SeqCst);
             if reached < n {
@@ -250,8 +252,18 @@ fn every_failed_write_flush_or_fsync_of_an_append_leaves_before_or_after() {
         tally.after,
         points.join(", ")
     );
-    assert!(tally.runs >= 20, "only {} fault runs", tally.runs);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Since layout 3 entries are in the entry log (one fsync), not sled's
+    // blobs (one fsync each): fewer steps per append than before.
+    assert!(tally.runs >= 15, "only {} fault runs", tally.runs);
+}
+
+/// Every other scenario's append is staged, one amendment per part (under
+/// the undo journal), so that faults also land in staged batches.
+fn staged(ledger: &mut Ledger<SledStore>, scenario: usize) {
+    if scenario % 2 == 1 {
+        ledger.set_stage_part_bytes(1);
+    }
 }
 
 #[test]
