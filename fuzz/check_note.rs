@@ -122,7 +122,10 @@ pub fn check_note(data: &[u8]) {
                             assert!(one_insertion(a, b), "a line changes: {a:?} to {b:?}");
                         }
                     } else {
-                        assert!(one_insertion(text, &signed), "other bytes change: {signed:?}");
+                        assert!(
+                            one_insertion(text, &signed),
+                            "other bytes change: {signed:?}"
+                        );
                     }
                 }
             }

@@ -35,7 +35,10 @@ pub fn check_location(data: &[u8]) {
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                 "an invalid ledger name passes: {name:?}"
             );
-            assert!(is_url(&libpq), "the URL for libpq lost its scheme: {libpq:?}");
+            assert!(
+                is_url(&libpq),
+                "the URL for libpq lost its scheme: {libpq:?}"
+            );
             let again = split_url(&libpq).expect("the URL for libpq splits again");
             assert_eq!(again.0, libpq, "splitting twice changes the URL");
             assert_eq!(again.1, "pactum", "a `ledger` parameter is left for libpq");
