@@ -485,3 +485,28 @@ impl Store for PgStore {
         result.map_err(|e| self.err("write failed", e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn shown_urls_hide_both_passwords() {
+        assert_eq!(
+            shown("postgres://u:pw@h/db?password=x&sslmode=disable&ledger=a"),
+            "postgres://u:***@h/db?password=***&sslmode=disable&ledger=a"
+        );
+        // libpq decodes the parameter's name.
+        assert_eq!(
+            shown("postgresql://h/db?pass%77ord=secret"),
+            "postgresql://h/db?pass%77ord=***"
+        );
+        for kept in [
+            "postgres://u@h/db?ledger=a",
+            "postgres://h",
+            "/var/lib/ledger",
+        ] {
+            assert_eq!(shown(kept), kept);
+        }
+    }
+}
