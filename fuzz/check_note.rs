@@ -107,6 +107,27 @@ pub fn check_note(data: &[u8]) {
                 }
                 let again = pactum::signfile::sign_text(name, &signed, &signer).expect("re-sign");
                 assert_eq!(again, signed, "signing twice changes nothing");
+                // Every other byte is kept: a file none of whose amendments
+                // this key signed gains one insertion per amendment (per line
+                // of JSON Lines), and loses nothing.
+                if !before
+                    .iter()
+                    .any(|(_, sigs)| sigs.iter().any(|l| l.is_by(&known[0])))
+                {
+                    if kind == 7 {
+                        let (x, y): (Vec<&str>, Vec<&str>) =
+                            (text.split('\n').collect(), signed.split('\n').collect());
+                        assert_eq!(x.len(), y.len(), "signing changes the lines");
+                        for (a, b) in x.iter().zip(&y) {
+                            assert!(one_insertion(a, b), "a line changes: {a:?} to {b:?}");
+                        }
+                    } else {
+                        assert!(
+                            one_insertion(text, &signed),
+                            "other bytes change: {signed:?}"
+                        );
+                    }
+                }
             }
         }
         _ => {
@@ -116,4 +137,20 @@ pub fn check_note(data: &[u8]) {
             }
         }
     }
+}
+
+/// Whether `b` is `a` with one run of bytes inserted (or `a` itself).
+fn one_insertion(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if b.len() < a.len() {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let s = a[p..]
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    p + s >= a.len()
 }

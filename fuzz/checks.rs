@@ -20,9 +20,12 @@
 //!   (`checks/documents.rs`): checkpoint texts, proof documents with their
 //!   checkpoints (the `verify` path) and export files, judged against two
 //!   small ledgers that share a prefix and then fork.
+//! * [`check_location`] (`checks/location.rs`): a `--ledger` location (a
+//!   folder or a PostgreSQL URL) as text: the URL split, libpq's parser,
+//!   the password hidden in messages.
 //!
-//! Only `pactum`, `arbitrary`, `serde_json` and std are used, so this
-//! compiles both in the fuzz crate and in the main crate's tests.
+//! Only `pactum`, `arbitrary`, `serde_json`, `postgres` and std are used,
+//! so this compiles both in the fuzz crate and in the main crate's tests.
 
 #![allow(dead_code)]
 
@@ -47,10 +50,13 @@ mod reference;
 
 #[path = "checks/documents.rs"]
 pub mod documents;
+#[path = "checks/location.rs"]
+pub mod location;
 #[path = "checks/model.rs"]
 pub mod model;
 
 pub use documents::{check_checkpoint, check_export, check_proof};
+pub use location::check_location;
 #[allow(unused_imports)] // `run_model` and `ModelStats`: for the replay test
 pub use model::{check_model, check_model_sled, run_model, ModelStats};
 
@@ -58,7 +64,7 @@ pub use model::{check_model, check_model_sled, run_model, ModelStats};
 ///
 /// The signed-note and key parsers have their own target, `note`, whose
 /// check is `fuzz/check_note.rs` (replayed by `tests/it/note.rs`).
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "model",
     "model_sled",
     "decode_entry",
@@ -66,6 +72,7 @@ pub const TARGETS: [&str; 7] = [
     "checkpoint",
     "proof",
     "export",
+    "location",
 ];
 
 /// Runs the check of `target` on `data`.
@@ -78,6 +85,7 @@ pub fn check(target: &str, data: &[u8]) {
         "checkpoint" => check_checkpoint(data),
         "proof" => check_proof(data),
         "export" => check_export(data),
+        "location" => check_location(data),
         other => panic!("no fuzz target `{other}`"),
     }
 }
@@ -357,14 +365,19 @@ pub fn check_parse_input(data: &[u8]) {
         }
         Err(e) => input_error(name, &text, e),
     }
-    // One line of JSON: the same verdict (and amendment) both ways.
+    // One line of JSON: the same verdict (and amendment) both ways, read as
+    // files are (a leading byte order mark dropped: `input::read_file` drops
+    // it before `parse_json`, `parse_jsonl` itself). A blank text is no
+    // amendment as JSON and none (no error) as JSON Lines.
+    let stripped = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if format == input::Format::Json
         && std::str::from_utf8(rest).is_ok()
         && !rest.contains(&b'\n')
-        && !text.trim().is_empty()
+        && !stripped.trim().is_empty()
     {
+        let as_json = input::parse_json(name, None, stripped).map(|a| vec![a]);
         let as_line = input::parse_jsonl(name, rest);
-        match (&parsed, &as_line) {
+        match (&as_json, &as_line) {
             (Ok(a), Ok(b)) => {
                 let b: Vec<&Amendment> = b.iter().map(|s| &s.amendment).collect();
                 assert_eq!(

@@ -202,8 +202,12 @@ impl Replay {
             date: d,
             reason,
         };
-        if let Some(last) = self.last {
-            debug_assert!(last < step.key(), "steps out of order");
+        // Replays from entries are sorted; stored pages are checked here, as
+        // a damaged page may hold its steps in any order.
+        if self.last.is_some_and(|last| last >= step.key()) {
+            return Err(fail(
+                "it comes after a later change: the steps are out of order".into(),
+            ));
         }
         match (&step.change.op, self.established) {
             (Op::Establish { .. }, Some(e)) => {

@@ -1438,7 +1438,7 @@ impl<B: Backend> Machine<B> {
         }
     }
 
-    /// At the end: the dates where the last few amendments of each
+    /// At the end: the dates where the last two amendments of each
     /// agreement change something (and the day after), in three views
     /// (bounded, so that a run stays short; `Query` steps ask the rest).
     fn final_checks(&mut self) {
@@ -1454,7 +1454,7 @@ impl<B: Backend> Machine<B> {
             dates.insert(self.day(0));
             dates.insert(self.day(200));
             let mine = self.mine(&ag);
-            for e in &mine[mine.len().saturating_sub(4)..] {
+            for e in &mine[mine.len().saturating_sub(2)..] {
                 let a = &e.amendment;
                 for (i, c) in a.changes.iter().enumerate() {
                     if let Some(d) = a.change_date(i) {

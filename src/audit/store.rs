@@ -11,6 +11,13 @@ use super::keys::{
 use super::projections::{stored_steps, Projections};
 use super::{fail, Expect, Failure, Kind, Report, Verifier};
 
+/// The head count from which the audit sums the stored keys and replays the
+/// pages on a second thread: a smaller ledger is audited on one thread,
+/// since starting a thread costs more than the little work it would overlap
+/// (and much more under a sanitizer: the fuzz targets audit thousands of
+/// small ledgers a second).
+pub const AUDIT_THREAD_ENTRIES_MIN: u64 = 256;
+
 /// Audits a store: every entry, link, index and the head.
 pub fn audit_store<S: Store + ?Sized>(
     store: &S,
@@ -77,71 +84,78 @@ pub fn audit_store<S: Store + ?Sized>(
     let mut expected_keys = MultisetHash::default();
     let mut stopped: Option<Failure> = None;
     // Meanwhile, on the other core: the sums of the stored index keys and
-    // Merkle nodes, and the replay of the stored projections.
-    let (entries, side) = std::thread::scope(|scope| {
-        let side = scope.spawn(|| -> Result<Side, StoreError> {
-            Ok(Side {
-                keys: stored_keys(store, u64::MAX, head.count)?,
-                pages: stored_steps(store)?,
-            })
-        });
-        let entries = (|| -> Result<(), StoreError> {
-            // Entries, with their index keys.
-            let end = keys::prefix_end(&[keys::ENTRY]);
-            for item in store.scan(&[keys::ENTRY], Some(&end)) {
-                let (k, value) = match item {
-                    Ok(pair) => pair,
-                    // The store cannot read the next entry as stored (a sled
-                    // store's entry log out of place): a failure at its seq.
-                    Err(StoreError::Damaged(detail)) => {
-                        stopped = Some(fail(Some(v.count()), Kind::Decode, detail));
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                };
-                let Some(seq) = keys::entry_seq(&k) else {
-                    stopped = Some(fail(
-                        Some(v.count()),
-                        Kind::Misplaced,
-                        "a malformed entry key is stored",
-                    ));
+    // Merkle nodes, and the replay of the stored projections (on this
+    // thread, after the entries, for a ledger too small to pay for a thread).
+    let side_work = || -> Result<Side, StoreError> {
+        Ok(Side {
+            keys: stored_keys(store, u64::MAX, head.count)?,
+            pages: stored_steps(store)?,
+        })
+    };
+    let mut entry_work = || -> Result<(), StoreError> {
+        // Entries, with their index keys.
+        let end = keys::prefix_end(&[keys::ENTRY]);
+        for item in store.scan(&[keys::ENTRY], Some(&end)) {
+            let (k, value) = match item {
+                Ok(pair) => pair,
+                // The store cannot read the next entry as stored (a sled
+                // store's entry log out of place): a failure at its seq.
+                Err(StoreError::Damaged(detail)) => {
+                    stopped = Some(fail(Some(v.count()), Kind::Decode, detail));
                     break;
-                };
-                let Some(stored) = StoredEntry::split(&value) else {
-                    stopped = Some(fail(
-                        Some(seq),
-                        Kind::Decode,
-                        "the stored value is too short to hold an entry and its hashes",
-                    ));
-                    break;
-                };
-                let e = match v.check(seq, stored.bytes, &stored.leaf, &stored.chain) {
-                    Ok(e) => e,
-                    Err(f) => {
-                        stopped = Some(f);
-                        break;
-                    }
-                };
-                // The index keys and Merkle nodes this entry implies, compared with
-                // the stored ones below in one ordered scan (not a read per entry).
-                for (k, val) in implied_keys(&e, v.nodes()) {
-                    expected_keys.add(&key_hash(&k, &val), false);
                 }
-                if let Some(f) = projections.entry(store, seq, &e)? {
+                Err(e) => return Err(e),
+            };
+            let Some(seq) = keys::entry_seq(&k) else {
+                stopped = Some(fail(
+                    Some(v.count()),
+                    Kind::Misplaced,
+                    "a malformed entry key is stored",
+                ));
+                break;
+            };
+            let Some(stored) = StoredEntry::split(&value) else {
+                stopped = Some(fail(
+                    Some(seq),
+                    Kind::Decode,
+                    "the stored value is too short to hold an entry and its hashes",
+                ));
+                break;
+            };
+            let e = match v.check(seq, stored.bytes, &stored.leaf, &stored.chain) {
+                Ok(e) => e,
+                Err(f) => {
                     stopped = Some(f);
                     break;
                 }
-                if seq % 4096 == 0 {
-                    progress(seq);
-                }
+            };
+            // The index keys and Merkle nodes this entry implies, compared with
+            // the stored ones below in one ordered scan (not a read per entry).
+            for (k, val) in implied_keys(&e, v.nodes()) {
+                expected_keys.add(&key_hash(&k, &val), false);
             }
-            Ok(())
-        })();
-        let side = side
-            .join()
-            .unwrap_or_else(|_| Err(StoreError::Io("the audit's second thread failed".into())));
-        (entries, side)
-    });
+            if let Some(f) = projections.entry(store, seq, &e)? {
+                stopped = Some(f);
+                break;
+            }
+            if seq % 4096 == 0 {
+                progress(seq);
+            }
+        }
+        Ok(())
+    };
+    let (entries, side) = if head.count < AUDIT_THREAD_ENTRIES_MIN {
+        (entry_work(), side_work())
+    } else {
+        std::thread::scope(|scope| {
+            let side = scope.spawn(side_work);
+            let entries = entry_work();
+            let side = side
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Io("the audit's second thread failed".into())));
+            (entries, side)
+        })
+    };
     entries?;
     let side = side?;
     // The keys of the entries verified: on a difference, find the first

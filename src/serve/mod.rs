@@ -366,7 +366,24 @@ async fn health() -> &'static str {
     "ok\n"
 }
 
-fn router(app: Shared) -> Router {
+/// The state of a server holding `ledger` (also the `serve` fuzz target's, in process).
+pub(crate) fn app(
+    ledger: Ledger<AnyStore>,
+    tokens: Vec<auth::Token>,
+    read_token: bool,
+    name: String,
+) -> Arc<App> {
+    Arc::new(App {
+        ledger,
+        lock: RwLock::new(()),
+        tokens,
+        read_token,
+        name,
+    })
+}
+
+/// The routes (the `serve` fuzz target calls them in process, without a socket).
+pub(crate) fn router(app: Shared) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/agreements/{id}", get(pages::agreement))
@@ -411,13 +428,7 @@ pub fn run(ctx: &Ctx<'_>, a: &Args) -> Result<(), Fail> {
         crate::cli::Held::Own(l) => *l,
         crate::cli::Held::Lent(_) => return Err(usage("the server needs a ledger folder")),
     };
-    let app = Arc::new(App {
-        ledger,
-        lock: RwLock::new(()),
-        tokens,
-        read_token: a.read_token,
-        name: ctx.ledger_name(),
-    });
+    let app = app(ledger, tokens, a.read_token, ctx.ledger_name());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -126,19 +126,66 @@ pub fn split_url(url: &str) -> Result<(String, String), StoreError> {
     Ok((url, name))
 }
 
-/// A URL with its password hidden.
-fn shown(url: &str) -> String {
+/// A URL with its passwords hidden, for messages: the one after the user
+/// name and the value of a `password` parameter (libpq takes either).
+/// The credentials end at the URL's first `@` and the parameters start at
+/// the first `?` after them, as libpq's URL parser (the `postgres` crate's)
+/// reads them.
+pub fn shown(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (auth, host) = match rest.split_once('@') {
-        Some((a, h)) => (Some(a), h),
-        None => (None, rest),
+    let mut out = format!("{scheme}://");
+    let host = match rest.split_once('@') {
+        Some((auth, host)) => {
+            match auth.split_once(':') {
+                Some((user, _)) => out.push_str(&format!("{user}:***@")),
+                None => out.push_str(&format!("{auth}@")),
+            }
+            host
+        }
+        None => rest,
     };
-    match auth.and_then(|a| a.split_once(':')) {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+    let Some((path, query)) = host.split_once('?') else {
+        out.push_str(host);
+        return out;
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if percent_decoded(k).eq_ignore_ascii_case("password") => {
+                format!("{k}=***")
+            }
+            _ => p.to_string(),
+        })
+        .collect();
+    out.push_str(&format!("{path}?{}", params.join("&")));
+    out
+}
+
+/// `%XX` escapes decoded (as libpq decodes a parameter's name).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn pg(shown: &str, what: &str, e: postgres::Error) -> StoreError {
@@ -471,5 +518,30 @@ impl Store for PgStore {
         }
         c.mode = Mode::Idle;
         result.map_err(|e| self.err("write failed", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn shown_urls_hide_both_passwords() {
+        assert_eq!(
+            shown("postgres://u:pw@h/db?password=x&sslmode=disable&ledger=a"),
+            "postgres://u:***@h/db?password=***&sslmode=disable&ledger=a"
+        );
+        // libpq decodes the parameter's name.
+        assert_eq!(
+            shown("postgresql://h/db?pass%77ord=secret"),
+            "postgresql://h/db?pass%77ord=***"
+        );
+        for kept in [
+            "postgres://u@h/db?ledger=a",
+            "postgres://h",
+            "/var/lib/ledger",
+        ] {
+            assert_eq!(shown(kept), kept);
+        }
     }
 }

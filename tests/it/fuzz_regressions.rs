@@ -192,6 +192,17 @@ fn export_inputs_replay() {
     assert!(ok > 0 && ok < seeds.len());
 }
 
+#[test]
+fn location_inputs_replay() {
+    let seeds = replay("location");
+    let urls = seeds
+        .iter()
+        .filter(|s| pactum::store::postgres::is_url(&String::from_utf8_lossy(s)))
+        .count();
+    println!("  {urls} of {} seeds are PostgreSQL URLs", seeds.len());
+    assert!(urls > 0 && urls < seeds.len());
+}
+
 /// Writes the seeds of the document targets (`checkpoint`, `proof`,
 /// `export`) from the fork of `fuzz/checks/documents.rs`:
 /// `cargo test --test fuzz_regressions write_document_seeds -- --ignored`.
