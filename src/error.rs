@@ -83,7 +83,7 @@ pub enum Error {
     #[error(transparent)]
     Projection(#[from] ProjectionError),
     /// No ledger at the path.
-    #[error("no ledger at {}: append amendments to create one, or give the path of another ledger", .0.display())]
+    #[error("no ledger at {}: append amendments to create one, or give the path of another ledger", crate::place::shown(.0))]
     Missing(PathBuf),
     /// The storage failed.
     #[error(transparent)]

@@ -121,6 +121,15 @@ pub fn must_hold_a_database(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// A ledger path as messages show it: a PostgreSQL URL without its
+/// passwords (`store::postgres::shown`), any other path as it is.
+pub fn shown(path: &Path) -> String {
+    match pg_url(path) {
+        Some(url) => crate::store::postgres::shown(url),
+        None => path.display().to_string(),
+    }
+}
+
 /// The PostgreSQL URL a ledger path is, if it is one.
 pub fn pg_url(path: &Path) -> Option<&str> {
     path.to_str().filter(|s| crate::store::postgres::is_url(s))

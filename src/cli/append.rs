@@ -341,7 +341,7 @@ fn print(
     if args.dry_run {
         summary.push_str("; nothing was written");
     } else {
-        summary.push_str(&format!(" to {}", ctx.ledger.display()));
+        summary.push_str(&format!(" to {}", ctx.ledger_name()));
     }
     out.line(summary)?;
     if args.dry_run {

@@ -295,10 +295,10 @@ fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
         Some(arg) => {
             let (given, unsigned) = read_checkpoint(arg, &keys)?;
             if let Some(r) = unsigned {
-                let what = a.file.as_ref().map_or_else(
-                    || ctx.ledger.display().to_string(),
-                    |f| f.display().to_string(),
-                );
+                let what = a
+                    .file
+                    .as_ref()
+                    .map_or_else(|| ctx.ledger_name(), |f| f.display().to_string());
                 return print_report(ctx.quiet, a.json, a.file.is_some(), &what, &r, None);
             }
             match given {
@@ -346,7 +346,7 @@ fn audit_inner(ctx: &Ctx<'_>, a: &AuditArgs) -> Result<(), Fail> {
         .and_then(|h| Head::decode(&h))
         .map(|h| h.checkpoint());
     let total = stored_head.map_or(0, |h| h.count);
-    let name = ctx.ledger.display().to_string();
+    let name = ctx.ledger_name();
     if let (Some(t), Ok(Some(origin))) = (&text, pactum::layout::read_origin(store)) {
         if let Some(r) = wrong_origin(t, &origin) {
             return print_report(ctx.quiet, a.json, false, &name, &r, stored_head);

@@ -45,7 +45,7 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
             return Err(Fail::Integrity);
         }
         place::Imported::BadLedger(r) => {
-            let name = ctx.ledger.display().to_string();
+            let name = ctx.ledger_name();
             return print_report(ctx.quiet, false, false, &name, &r, None);
         }
     };
@@ -56,7 +56,7 @@ pub fn import(ctx: &Ctx<'_>, a: &ImportArgs) -> Result<(), Fail> {
     out.line(format!(
         "imported {} entries into {}",
         head.count,
-        ctx.ledger.display()
+        ctx.ledger_name()
     ))?;
     out.line(format!("head {head}"))?;
     out.done()

@@ -278,7 +278,7 @@ pub(crate) fn describe(cli: &Cli, e: &Error) -> String {
         ),
         Error::Missing(path) => format!(
             "no ledger at {}: append amendments to create one, or pass --ledger PATH",
-            path.display()
+            pactum::place::shown(path)
         ),
         Error::Damaged { .. } => format!(
             "{e}; run `pactum audit` for details, and re-import an earlier export if you have one"
@@ -364,7 +364,7 @@ impl std::ops::Deref for Held<'_> {
 impl<'a> Ctx<'a> {
     /// The ledger's path, for messages.
     pub(crate) fn ledger_name(&self) -> String {
-        self.ledger.display().to_string()
+        pactum::place::shown(self.ledger)
     }
 
     /// Opens an existing ledger for reading (refuses a missing one).

@@ -877,3 +877,44 @@ fn a_read_replica_holds_a_verified_prefix_of_the_primary() {
     println!("replica: {}", text(&v).trim());
     stop_replica();
 }
+
+/// A password in the `--ledger` URL (a `password` parameter here; the
+/// test cluster trusts local connections, so libpq sends it unused) never
+/// shows in what the CLI prints: "no ledger", the append summary, import.
+#[test]
+fn the_url_password_never_shows() {
+    let url = format!("{}&password=s3cret-pw", pg_url("pw"));
+    let missing = pactum(&url, &["head"], None);
+    let appended = pactum(
+        &url,
+        &[
+            "append",
+            &root()
+                .join("fixtures/microsoft-openai")
+                .display()
+                .to_string(),
+        ],
+        None,
+    );
+    assert!(appended.status.success());
+    let export = pactum(&url, &["export"], None);
+    let other = format!("{}&password=s3cret-pw", pg_url("pw2"));
+    let imported = pactum(&other, &["import", "-"], Some(&export.stdout));
+    assert!(imported.status.success());
+    for (what, o) in [
+        ("head", &missing),
+        ("append", &appended),
+        ("import", &imported),
+    ] {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(all.contains("password=***"), "{what}: {all}");
+        assert!(
+            !all.contains("s3cret-pw"),
+            "{what} shows the password: {all}"
+        );
+    }
+}
