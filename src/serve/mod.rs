@@ -362,6 +362,27 @@ async fn not_found(req: Request) -> ApiError {
     }
 }
 
+/// A route that exists, asked with a method it does not answer: 405, with
+/// the exit code class and error body every other refusal has (axum adds
+/// the `Allow` header).
+async fn method_not_allowed(req: Request) -> ApiError {
+    let e = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        2,
+        "method-not-allowed",
+        format!(
+            "{} is not answered at {} (see /api/ for each route's method)",
+            req.method(),
+            req.uri().path()
+        ),
+    );
+    if req.uri().path().starts_with("/api/") {
+        e
+    } else {
+        e.html()
+    }
+}
+
 async fn health() -> &'static str {
     "ok\n"
 }
@@ -403,6 +424,7 @@ pub(crate) fn router(app: Shared) -> Router {
         .route("/api/append", post(api::append))
         .route("/api/cli", post(cli))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(app.clone(), authorize))
         .layer(middleware::from_fn(limit_length))

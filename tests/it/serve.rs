@@ -137,6 +137,8 @@ fn agent() -> ureq::Agent {
 struct Answer {
     status: u16,
     exit: Option<String>,
+    /// The `Allow` header (a 405's).
+    allow: Option<String>,
     body: String,
 }
 
@@ -163,13 +165,23 @@ fn answer(mut r: ureq::http::Response<ureq::Body>) -> Answer {
         .get("x-pactum-exit")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let allow = r
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = r
         .body_mut()
         .with_config()
         .limit(64 * 1024 * 1024)
         .read_to_string()
         .expect("body");
-    Answer { status, exit, body }
+    Answer {
+        status,
+        exit,
+        allow,
+        body,
+    }
 }
 
 fn text(b: &[u8]) -> String {
@@ -639,7 +651,13 @@ fn hostile_requests_get_clear_errors_and_change_nothing() {
         .header("Authorization", &format!("Bearer {}", s.token))
         .send(&b"x"[..])
         .expect("PUT");
-    assert_eq!(answer(put).status, 405);
+    let put = answer(put);
+    assert_eq!(put.status, 405);
+    assert_eq!(put.exit.as_deref(), Some("2"), "{}", put.body);
+    assert!(put.body.contains("method-not-allowed"), "{}", put.body);
+    let got = answer(a.get(&server.url("/api/cli")).call().expect("GET"));
+    assert_eq!((got.status, got.exit.as_deref()), (405, Some("2")));
+    assert_eq!(got.allow.as_deref(), Some("POST"), "{}", got.body);
     assert_eq!(get(&a, &server.url("/api/nothing"), None).status, 404);
     // Oversized headers: refused (431) or the connection closed, no panic.
     let big = format!(
