@@ -43,6 +43,17 @@ fn sled_config(path: &Path) -> sled::Config {
         .cache_capacity(64 * 1024 * 1024)
 }
 
+/// sled as a ledger at `path` has it: compressed (zstd level 3) unless its
+/// `conf` says otherwise (docs/format.md §4).
+fn ledger_sled_config(path: &Path) -> sled::Config {
+    let plain = std::fs::read_to_string(path.join("conf"))
+        .map(|c| c.contains("use_compression: false"))
+        .unwrap_or(false);
+    sled_config(path)
+        .use_compression(!plain)
+        .compression_factor(3)
+}
+
 fn sha_chain() {
     let n = 2_000_000u64;
     let mut prev = [0u8; 32];
@@ -143,7 +154,7 @@ fn sled_scan(path: &Path) {
     let mut cycles: Vec<Duration> = (0..5)
         .map(|_| {
             let t = Instant::now();
-            drop(sled_config(path).open().expect("open"));
+            drop(ledger_sled_config(path).open().expect("open"));
             t.elapsed()
         })
         .collect();
@@ -154,7 +165,7 @@ fn sled_scan(path: &Path) {
         "ms",
     );
     let t = Instant::now();
-    let db = sled_config(path).open().expect("open");
+    let db = ledger_sled_config(path).open().expect("open");
     let reopen = t.elapsed();
     let t = Instant::now();
     let mut n = 0u64;
@@ -162,13 +173,81 @@ fn sled_scan(path: &Path) {
         std::hint::black_box(kv.expect("kv"));
         n += 1;
     }
+    let sled_secs = t.elapsed().as_secs_f64();
     report("sled_reopen", reopen.as_secs_f64() * 1e3, "ms");
-    report(
-        "sled_full_scan",
-        n as f64 / t.elapsed().as_secs_f64(),
-        "keys_per_s",
-    );
+    report("sled_full_scan", n as f64 / sled_secs, "keys_per_s");
     report("sled_keys", n as f64, "keys");
+    // The entry log beside sled (docs/format.md §4): read through once.
+    let t = Instant::now();
+    let mut log = File::open(path.join("entries.log")).expect("entries.log");
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let k = std::io::Read::read(&mut log, &mut buf).expect("read");
+        if k == 0 {
+            break;
+        }
+        std::hint::black_box(&buf[..k]);
+        bytes += k as u64;
+    }
+    let log_secs = t.elapsed().as_secs_f64();
+    report("raw_scan_entry_log_bytes", bytes as f64, "B");
+    report("raw_scan_seconds", sled_secs + log_secs, "s");
+}
+
+/// The writes of a bulk append with nothing of pactum's work: the very
+/// bytes the ledger at `path` holds (its sled keys and values, its entry
+/// log) written to a new sled database and log file in batches of
+/// `per_batch` entries' worth of keys, each log part fsynced before its
+/// sled batch, one flush and fsync at the end. Reports entries per second.
+fn raw_same_bytes(path: &Path, scratch: &Path) {
+    let src = ledger_sled_config(path).open().expect("open");
+    let pairs: Vec<(sled::IVec, sled::IVec)> = src.iter().map(|kv| kv.expect("kv")).collect();
+    drop(src);
+    let log = std::fs::read(path.join("entries.log")).expect("entries.log");
+    let entries = std::fs::metadata(path.join("entries.idx"))
+        .map(|m| m.len() / 8)
+        .expect("entries.idx")
+        .max(1);
+    let parts = (entries / 2_000).max(1) as usize;
+    let dst_path = scratch.join("same-bytes");
+    let _ = std::fs::remove_dir_all(&dst_path);
+    let t = Instant::now();
+    // Compressed as the ledger is (a new sled folder with this conf).
+    std::fs::create_dir_all(&dst_path).expect("dir");
+    std::fs::copy(path.join("conf"), dst_path.join("conf")).expect("conf");
+    let dst = ledger_sled_config(&dst_path).open().expect("open");
+    let mut out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(scratch.join("same-bytes.log"))
+        .expect("log");
+    let keys_per = pairs.len().div_ceil(parts);
+    let log_per = log.len().div_ceil(parts);
+    for i in 0..parts {
+        let lo = (i * log_per).min(log.len());
+        let hi = ((i + 1) * log_per).min(log.len());
+        out.write_all(&log[lo..hi]).expect("write");
+        out.sync_data().expect("fsync");
+        let mut batch = sled::Batch::default();
+        for (k, v) in pairs.iter().skip(i * keys_per).take(keys_per) {
+            batch.insert(k.clone(), v.clone());
+        }
+        dst.apply_batch(batch).expect("batch");
+    }
+    dst.flush().expect("flush");
+    File::open(dst_path.join("db"))
+        .and_then(|f| f.sync_data())
+        .expect("fsync");
+    let secs = t.elapsed().as_secs_f64();
+    drop(dst);
+    report(
+        "raw_same_bytes_entries_per_s",
+        entries as f64 / secs,
+        "per_s",
+    );
+    let _ = std::fs::remove_dir_all(&dst_path);
+    let _ = std::fs::remove_file(scratch.join("same-bytes.log"));
 }
 
 fn peak_rss_mib() -> f64 {
@@ -299,6 +378,9 @@ fn main() {
         assert!(r.ok, "audit failed: {:?}", r.failure);
         report("library_audit", r.entries as f64 / secs, "entries_per_s");
         report("library_audit_peak_rss", peak_rss_mib().max(before), "MiB");
+        drop(ledger);
+        // Last: it holds the ledger's sled pairs in memory (the peak above is the audit's).
+        raw_same_bytes(&path, &scratch);
     }
     let _ = std::fs::remove_dir_all(&scratch);
 }

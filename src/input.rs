@@ -703,8 +703,23 @@ fn utf8<'a>(file: &str, line: Option<u32>, bytes: &'a [u8]) -> Result<&'a str, E
 
 /// Parses JSON Lines from a reader: one amendment per non-blank line.
 pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Error> {
-    let mut reader = reader;
     let mut out = Vec::new();
+    parse_jsonl_each(file, reader, &mut |s| {
+        out.push(s);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`parse_jsonl`], handing each amendment to `f` as it is read (a stream
+/// of any length is read in bounded memory); returns how many it handed.
+pub fn parse_jsonl_each(
+    file: &str,
+    reader: impl BufRead,
+    f: &mut dyn FnMut(Sourced) -> Result<(), Error>,
+) -> Result<usize, Error> {
+    let mut reader = reader;
+    let mut count = 0usize;
     let mut buf = Vec::new();
     let mut line_no: u32 = 0;
     loop {
@@ -729,13 +744,14 @@ pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Err
         if text.trim().is_empty() {
             continue;
         }
-        if out.len() >= AMENDMENTS_PER_APPEND_MAX {
+        if count >= AMENDMENTS_PER_APPEND_MAX {
             return Err(input_error(file, Some(line_no), None, format!(
                 "more than {AMENDMENTS_PER_APPEND_MAX} amendments in one append (AMENDMENTS_PER_APPEND_MAX)"
             )));
         }
         let (amendment, signatures) = parse_json_signed(file, Some(line_no), text)?;
-        out.push(Sourced {
+        count += 1;
+        f(Sourced {
             amendment,
             location: Location {
                 file: file.to_string(),
@@ -743,9 +759,9 @@ pub fn parse_jsonl(file: &str, reader: impl BufRead) -> Result<Vec<Sourced>, Err
                 column: None,
             },
             signatures,
-        });
+        })?;
     }
-    Ok(out)
+    Ok(count)
 }
 
 /// Parses text in the format its name says (`.jsonl` may hold many).
@@ -770,6 +786,19 @@ pub fn parse_str(name: &str, text: &str) -> Result<Vec<Amendment>, Error> {
 
 /// Reads one file in the format its extension says.
 pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
+    let mut out = Vec::new();
+    read_file_each(path, &mut |s| {
+        out.push(s);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`read_file`], handing each amendment to `f` as it is read.
+pub fn read_file_each(
+    path: &Path,
+    f: &mut dyn FnMut(Sourced) -> Result<(), Error>,
+) -> Result<(), Error> {
     let name = path.display().to_string();
     let format = Format::of(path)
         .ok_or_else(|| input_error(&name, None, None, "unknown format: expected a .toml, .json or .jsonl file (or a folder, or - for standard input)"))?;
@@ -780,8 +809,8 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
         if len > INPUT_FILE_BYTES_MAX {
             return Err(input_error(&name, None, None, format!("the file is {len} bytes, over the limit of {INPUT_FILE_BYTES_MAX} bytes (INPUT_FILE_BYTES_MAX)")));
         }
-        let found = parse_jsonl(&name, std::io::BufReader::new(file))?;
-        if found.is_empty() {
+        let found = parse_jsonl_each(&name, std::io::BufReader::new(file), f)?;
+        if found == 0 {
             return Err(input_error(
                 &name,
                 None,
@@ -789,7 +818,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
                 "the file holds no amendment (JSON Lines: one amendment per line)",
             ));
         }
-        return Ok(found);
+        return Ok(());
     }
     if len > AMENDMENT_BYTES_MAX as u64 {
         return Err(input_error(&name, None, None, format!(
@@ -806,7 +835,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
         Format::Toml => parse_toml_signed(&name, text)?,
         _ => parse_json_signed(&name, None, text)?,
     };
-    Ok(vec![Sourced {
+    f(Sourced {
         amendment,
         location: Location {
             file: name,
@@ -814,7 +843,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Sourced>, Error> {
             column: None,
         },
         signatures,
-    }])
+    })
 }
 
 /// The amendment files of a folder: its `*.toml`, `*.json`, `*.jsonl`, in
@@ -842,10 +871,34 @@ pub fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// as JSON Lines), in order.
 pub fn read_paths(paths: &[PathBuf], stdin: &mut dyn BufRead) -> Result<Vec<Sourced>, Error> {
     let mut out = Vec::new();
+    read_paths_each(paths, stdin, &mut |s| {
+        out.push(s);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`read_paths`], handing each amendment to `f` as it is read: input of
+/// any length is read in bounded memory (a `.toml` or `.json` file holds
+/// one amendment; JSON Lines are read line by line).
+pub fn read_paths_each(
+    paths: &[PathBuf],
+    stdin: &mut dyn BufRead,
+    f: &mut dyn FnMut(Sourced) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut count = 0usize;
+    let mut counted = |s: Sourced| {
+        count += 1;
+        if count > AMENDMENTS_PER_APPEND_MAX {
+            return Err(Error::Usage(format!(
+                "more than {AMENDMENTS_PER_APPEND_MAX} amendments in one append (AMENDMENTS_PER_APPEND_MAX)"
+            )));
+        }
+        f(s)
+    };
     for p in paths {
         if p.as_os_str() == "-" {
-            let found = parse_jsonl("-", &mut *stdin)?;
-            if found.is_empty() {
+            if parse_jsonl_each("-", &mut *stdin, &mut counted)? == 0 {
                 return Err(input_error(
                     "-",
                     None,
@@ -853,7 +906,6 @@ pub fn read_paths(paths: &[PathBuf], stdin: &mut dyn BufRead) -> Result<Vec<Sour
                     "standard input held no amendment (JSON Lines: one amendment per line)",
                 ));
             }
-            out.extend(found);
         } else if p.is_dir() {
             let files = folder_files(p)?;
             if files.is_empty() {
@@ -864,19 +916,14 @@ pub fn read_paths(paths: &[PathBuf], stdin: &mut dyn BufRead) -> Result<Vec<Sour
                     "the folder holds no .toml, .json or .jsonl file",
                 ));
             }
-            for f in files {
-                out.extend(read_file(&f)?);
+            for file in files {
+                read_file_each(&file, &mut counted)?;
             }
         } else {
-            out.extend(read_file(p)?);
-        }
-        if out.len() > AMENDMENTS_PER_APPEND_MAX {
-            return Err(Error::Usage(format!(
-                "more than {AMENDMENTS_PER_APPEND_MAX} amendments in one append (AMENDMENTS_PER_APPEND_MAX)"
-            )));
+            read_file_each(p, &mut counted)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod batch;
 pub mod catalog;
 pub mod chain;
 pub mod codec;

@@ -15,6 +15,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::batch::Spool;
 use crate::chain::Origin;
 use crate::error::Error;
 use crate::ledger::{AppendOptions, AppendReport, Ledger, Submission};
@@ -346,13 +347,14 @@ pub fn import(
     // The verified entries wait in a spool file (not in memory) for the
     // second pass: an export of any size is imported in bounded memory.
     let mut spool = Spool::new()?;
-    let mut spooled: Result<(), std::io::Error> = Ok(());
+    let mut spooled: Result<(), Error> = Ok(());
     let verified = crate::export::verify_export(reader, None, &mut |_, bytes, hash| {
         if spooled.is_ok() {
-            spooled = spool.push(bytes, hash);
+            spooled = spool.push(&[bytes, hash]);
         }
     });
-    spooled.map_err(|e| io(&spool.path, "cannot write the import's spool file", e))?;
+    spooled?;
+    spool.flush()?;
     let (Some(origin), true) = (verified.origin, verified.report.ok) else {
         return Ok(Imported::BadExport(verified.report));
     };
@@ -366,11 +368,11 @@ pub fn import(
     // created, and a retry into the same path works. A small export is
     // judged on a ledger in memory first; a large one into a new sled
     // ledger, staged in parts, whose files are removed on a refusal.
-    let in_memory_first = pg.is_some() || spool.count <= TRIAL_AMENDMENTS_MAX;
+    let in_memory_first = pg.is_some() || spool.len() <= TRIAL_AMENDMENTS_MAX;
     if in_memory_first {
         let trial = Ledger::create(MemStore::default(), origin)?;
         trial
-            .append_raw_each(spool.entries()?)
+            .append_raw_each(spooled_entries(&spool))
             .map_err(not_pactums)?;
     }
     let folder_was_missing = pg.is_none() && inspect(path)? == Place::Missing;
@@ -383,7 +385,7 @@ pub fn import(
         )?),
     };
     let ledger = Ledger::create(store, origin)?;
-    let head = match ledger.append_raw_each(spool.entries()?) {
+    let head = match ledger.append_raw_each(spooled_entries(&spool)) {
         Ok(head) => head,
         Err(e) if !in_memory_first => {
             remove_new_ledger(path, folder_was_missing);
@@ -398,80 +400,21 @@ pub fn import(
     Ok(Imported::Done(head))
 }
 
-/// Entries spooled to a temporary file: `u32_le(len) ‖ bytes ‖ chain hash`
-/// each; removed when dropped.
-struct Spool {
-    path: std::path::PathBuf,
-    file: std::io::BufWriter<std::fs::File>,
-    count: usize,
-}
-
-impl Spool {
-    fn new() -> Result<Spool, Error> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "pactum-import-{}-{}.spool",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| io(&path, "cannot create the import's spool file", e))?;
-        Ok(Spool {
-            path,
-            file: std::io::BufWriter::new(file),
-            count: 0,
-        })
-    }
-
-    fn push(&mut self, bytes: &[u8], hash: &crate::chain::Hash) -> std::io::Result<()> {
-        use std::io::Write;
-        self.file.write_all(&(bytes.len() as u32).to_le_bytes())?;
-        self.file.write_all(bytes)?;
-        self.file.write_all(hash)?;
-        self.count += 1;
-        Ok(())
-    }
-
-    /// The spooled entries, in order.
-    fn entries(
-        &mut self,
-    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, crate::chain::Hash), Error>>, Error> {
-        use std::io::{Read, Seek, Write};
-        let path = self.path.clone();
-        let fail = move |e: std::io::Error| io(&path, "cannot read the import's spool file", e);
-        self.file.flush().map_err(&fail)?;
-        let mut f = self.file.get_ref().try_clone().map_err(&fail)?;
-        f.rewind().map_err(&fail)?;
-        let mut r = std::io::BufReader::new(f);
-        let mut left = self.count;
-        Ok(std::iter::from_fn(move || {
-            if left == 0 {
-                return None;
-            }
-            left -= 1;
-            let mut read = || -> std::io::Result<(Vec<u8>, crate::chain::Hash)> {
-                let mut n = [0u8; 4];
-                r.read_exact(&mut n)?;
-                let mut bytes = vec![0u8; u32::from_le_bytes(n) as usize];
-                r.read_exact(&mut bytes)?;
-                let mut hash = [0u8; 32];
-                r.read_exact(&mut hash)?;
-                Ok((bytes, hash))
-            };
-            Some(read().map_err(&fail))
-        }))
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+/// The entries of an import's spool (each record `bytes ‖ chain hash`), in order.
+fn spooled_entries(
+    spool: &Spool,
+) -> impl Iterator<Item = Result<(Vec<u8>, crate::chain::Hash), Error>> + '_ {
+    spool.records().map(|r| {
+        let mut bytes = r?;
+        let at = bytes.len().checked_sub(32).ok_or_else(|| Error::Io {
+            message: "a spooled entry is too short".into(),
+            kind: std::io::ErrorKind::InvalidData,
+        })?;
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&bytes[at..]);
+        bytes.truncate(at);
+        Ok((bytes, hash))
+    })
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
+use pactum::batch::Batch;
 use pactum::catalog::{self, RetractedBy};
-use pactum::error::{Error, Location};
+use pactum::error::Error;
 use pactum::input::{self, Sourced};
 use pactum::ledger::{AppendOptions, AppendReport, Outcome, Submission};
 use pactum::model::{Amendment, RecordedAt};
@@ -34,10 +35,10 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-struct JsonItem<'a> {
+struct JsonItem {
     file: String,
-    agreement: &'a str,
-    amendment: &'a str,
+    agreement: String,
+    amendment: String,
     seq: u64,
     status: &'static str,
     /// For an `existing` amendment that a later entry retracted: that entry (`#N`).
@@ -48,43 +49,43 @@ struct JsonItem<'a> {
 /// has none (its hash would depend on the time of the real append): `null`,
 /// and `entries` says how many entries the ledger would hold.
 #[derive(Serialize)]
-struct JsonReport<'a> {
+struct JsonReport {
     dry_run: bool,
     appended: usize,
     existing: usize,
     entries: u64,
     head: Option<String>,
     recorded_at: String,
-    amendments: Vec<JsonItem<'a>>,
+    amendments: Vec<JsonItem>,
 }
 
-fn locate(ctx: &Ctx<'_>, sources: &[Sourced], e: Error) -> Error {
+fn locate(ctx: &Ctx<'_>, batch: &Batch, e: Error) -> Error {
     match ctx.open() {
-        Ok(l) => locate_in(Some(&*l), sources, e),
-        Err(_) => locate_in(None::<&pactum::Ledger<pactum::store::MemStore>>, sources, e),
+        Ok(l) => locate_in(Some(&*l), batch, e),
+        Err(_) => locate_in(None::<&pactum::Ledger<pactum::store::MemStore>>, batch, e),
     }
 }
 
-/// The refusal `e` of an append of `sources`, located at its file and line,
-/// with a hint for a clause no amendment of `ledger` (or of `sources`) named.
+/// The refusal `e` of an append of `batch`, located at its file and line,
+/// with a hint for a clause no amendment of `ledger` (or of `batch`) named.
 pub(crate) fn locate_in<S: Store>(
     ledger: Option<&pactum::Ledger<S>>,
-    sources: &[Sourced],
+    batch: &Batch,
     e: Error,
 ) -> Error {
     match e {
         Error::Refused(r) => {
-            let location = sources
+            let location = batch.location(r.index);
+            // The refused amendment and those before it (read back again: a
+            // long batch waits in its spool).
+            let before: Vec<Submission> = batch
+                .submissions()
+                .take(r.index.saturating_add(1))
+                .filter_map(Result::ok)
+                .collect();
+            let hint = before
                 .get(r.index)
-                .map(|s| s.location.clone())
-                .unwrap_or(Location {
-                    file: "?".into(),
-                    line: None,
-                    column: None,
-                });
-            let hint = sources
-                .get(r.index)
-                .and_then(|s| unknown_clause_hint(ledger, sources, &s.amendment, &r))
+                .and_then(|s| unknown_clause_hint(ledger, &before[..r.index], &s.amendment, &r))
                 .unwrap_or_default();
             Error::Input {
                 location,
@@ -100,7 +101,7 @@ pub(crate) fn locate_in<S: Store>(
 /// named that clause, say so, with the nearest name.
 fn unknown_clause_hint<S: Store>(
     ledger: Option<&pactum::Ledger<S>>,
-    sources: &[Sourced],
+    before: &[Submission],
     a: &Amendment,
     r: &pactum::error::Refusal,
 ) -> Option<String> {
@@ -114,9 +115,8 @@ fn unknown_clause_hint<S: Store>(
         None => Vec::new(),
     };
     entries.extend(
-        sources
+        before
             .iter()
-            .take(r.index)
             .filter(|s| s.amendment.agreement == a.agreement)
             .map(|s| pactum::codec::Entry::unsigned(0, RecordedAt(0), s.amendment.clone())),
     );
@@ -138,10 +138,13 @@ const PROGRESS_AMENDMENTS_MIN: usize = 1_000;
 
 /// Runs `append`.
 pub fn run(ctx: &Ctx<'_>, args: &Args) -> Result<(), Fail> {
-    run_with(ctx, args, read_sources(args)?)
+    let stdin = std::io::stdin();
+    let batch = Batch::read(&args.paths, &mut stdin.lock())?;
+    run_with(ctx, args, batch)
 }
 
-/// Reads the amendments the arguments name (files, folders, `-`).
+/// Reads the amendments the arguments name (files, folders, `-`), for a
+/// client that sends them to a server.
 pub(crate) fn read_sources(args: &Args) -> Result<Vec<Sourced>, Fail> {
     let stdin = std::io::stdin();
     Ok(input::read_paths(&args.paths, &mut stdin.lock())?)
@@ -149,22 +152,22 @@ pub(crate) fn read_sources(args: &Args) -> Result<Vec<Sourced>, Fail> {
 
 /// `append` of amendments already read (by this process, or by a client
 /// of the server, which holds the ledger).
-pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Result<(), Fail> {
+pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, batch: Batch) -> Result<(), Fail> {
     let now = RecordedAt::from_timestamp(now()?);
     let opts = AppendOptions {
         dry_run: args.dry_run,
         expect_head: args.expect_head,
     };
     // Many amendments from a terminal: a progress bar, and Ctrl-C undoes.
-    let long = ctx.held.is_none() && sources.len() >= PROGRESS_AMENDMENTS_MIN;
+    let long = ctx.held.is_none() && batch.len() >= PROGRESS_AMENDMENTS_MIN;
     let bar = if long {
         super::interrupt::watch();
-        super::progress_bar(sources.len() as u64, "appending")
+        super::progress_bar(batch.len() as u64, "appending")
     } else {
         indicatif::ProgressBar::hidden()
     };
     let each = || {
-        sources.iter().enumerate().map(|(i, s)| {
+        batch.submissions().enumerate().map(|(i, s)| {
             if long && super::interrupt::interrupted() {
                 return Err(Error::Usage(
                     "interrupted (Ctrl-C): nothing was recorded".into(),
@@ -173,18 +176,15 @@ pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Res
             if i % 256 == 0 {
                 bar.set_position(i as u64);
             }
-            Ok(Submission {
-                amendment: s.amendment.clone(),
-                signatures: s.signatures.clone(),
-            })
+            s
         })
     };
     let report = match ctx.held {
         Some(held) => held
             .append_each(each(), now, opts)
-            .map_err(|e| Fail::Error(locate_in(Some(held), &sources, e)))?,
+            .map_err(|e| Fail::Error(locate_in(Some(held), &batch, e)))?,
         None => place::append_each(ctx.ledger, ctx.wait, each, now, opts, new_origin)
-            .map_err(|e| Fail::Error(locate(ctx, &sources, e)))?,
+            .map_err(|e| Fail::Error(locate(ctx, &batch, e)))?,
     };
     bar.finish_and_clear();
     let retracted = if report
@@ -193,35 +193,33 @@ pub(crate) fn run_with(ctx: &Ctx<'_>, args: &Args, sources: Vec<Sourced>) -> Res
         .any(|o| matches!(o, Outcome::Existing { .. }))
     {
         match ctx.open() {
-            Ok(ledger) => retractions(&ledger, &sources, &report)?,
-            Err(_) => vec![None; sources.len()],
+            Ok(ledger) => retractions(&ledger, &batch, &report)?,
+            Err(_) => Vec::new(),
         }
     } else {
-        vec![None; sources.len()]
+        Vec::new()
     };
-    print(ctx, args, &sources, &report, &retracted)
+    print(ctx, args, &batch, &report, &retracted)
 }
 
-/// The amendments read, with their signature lines, as the ledger takes them.
-pub(crate) fn submissions(sources: &[Sourced]) -> Vec<Submission> {
-    sources
-        .iter()
-        .map(|s| Submission {
-            amendment: s.amendment.clone(),
-            signatures: s.signatures.clone(),
-        })
-        .collect()
-}
-
-/// For each amendment already recorded, the later entry that retracted it (if any).
+/// For each amendment already recorded, the later entry that retracted it
+/// (if any); empty when none of them was already recorded.
 pub(crate) fn retractions<S: Store>(
     ledger: &pactum::Ledger<S>,
-    sources: &[Sourced],
+    batch: &Batch,
     report: &AppendReport,
 ) -> Result<Vec<Option<RetractedBy>>, Fail> {
-    let mut retracted: Vec<Option<RetractedBy>> = vec![None; sources.len()];
-    for (k, (s, o)) in sources.iter().zip(&report.outcomes).enumerate() {
+    if !report
+        .outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Existing { .. }))
+    {
+        return Ok(Vec::new());
+    }
+    let mut retracted: Vec<Option<RetractedBy>> = vec![None; batch.len()];
+    for (k, (s, o)) in batch.submissions().zip(&report.outcomes).enumerate() {
         if matches!(o, Outcome::Existing { .. }) {
+            let s = s?;
             retracted[k] = catalog::retracted_by(ledger, &s.amendment.agreement, &s.amendment.id)?;
         }
     }
@@ -231,24 +229,23 @@ pub(crate) fn retractions<S: Store>(
 /// `append --json`.
 pub(crate) fn report_json(
     dry_run: bool,
-    sources: &[Sourced],
+    batch: &Batch,
     report: &AppendReport,
     retracted: &[Option<RetractedBy>],
-) -> String {
+) -> Result<String, Fail> {
     let appended = report
         .outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::Appended { .. }))
         .count();
     let existing = report.outcomes.len() - appended;
-    let amendments = sources
-        .iter()
-        .zip(&report.outcomes)
-        .zip(retracted)
-        .map(|((s, o), r)| JsonItem {
-            file: s.location.to_string(),
-            agreement: s.amendment.agreement.as_str(),
-            amendment: s.amendment.id.as_str(),
+    let mut amendments = Vec::with_capacity(report.outcomes.len());
+    for (k, (s, o)) in batch.submissions().zip(&report.outcomes).enumerate() {
+        let s = s?;
+        amendments.push(JsonItem {
+            file: batch.location(k).to_string(),
+            agreement: s.amendment.agreement.as_str().to_string(),
+            amendment: s.amendment.id.as_str().to_string(),
             seq: match o {
                 Outcome::Appended { seq, .. } | Outcome::Existing { seq } => *seq,
             },
@@ -256,10 +253,13 @@ pub(crate) fn report_json(
                 Outcome::Appended { .. } => "appended",
                 Outcome::Existing { .. } => "existing",
             },
-            retracted_by: r.as_ref().map(|r| format!("#{} {}", r.seq, r.amendment)),
-        })
-        .collect();
-    super::read::pretty(&JsonReport {
+            retracted_by: retracted
+                .get(k)
+                .and_then(Option::as_ref)
+                .map(|r| format!("#{} {}", r.seq, r.amendment)),
+        });
+    }
+    Ok(super::read::pretty(&JsonReport {
         dry_run,
         appended,
         existing,
@@ -267,13 +267,13 @@ pub(crate) fn report_json(
         head: (!dry_run).then(|| report.head.to_string()),
         recorded_at: report.recorded_at.to_string(),
         amendments,
-    })
+    }))
 }
 
 fn print(
     ctx: &Ctx<'_>,
     args: &Args,
-    sources: &[Sourced],
+    batch: &Batch,
     report: &AppendReport,
     retracted: &[Option<RetractedBy>],
 ) -> Result<(), Fail> {
@@ -285,13 +285,14 @@ fn print(
         .count();
     let existing = report.outcomes.len() - appended;
     if args.json {
-        out.raw(&report_json(args.dry_run, sources, report, retracted))?;
+        out.raw(&report_json(args.dry_run, batch, report, retracted)?)?;
         return out.done();
     }
     if ctx.quiet {
         return out.done();
     }
-    if sources.len() <= 40 {
+    if batch.len() <= 40 {
+        let sources = batch.submissions().collect::<Result<Vec<_>, _>>()?;
         let width = sources
             .iter()
             .map(|s| s.amendment.agreement.as_str().len())
@@ -302,7 +303,9 @@ fn print(
             .map(|s| s.amendment.id.as_str().len())
             .max()
             .unwrap_or(0);
-        for ((s, o), r) in sources.iter().zip(&report.outcomes).zip(retracted) {
+        let none = None;
+        for (k, (s, o)) in sources.iter().zip(&report.outcomes).enumerate() {
+            let r = retracted.get(k).unwrap_or(&none);
             let (seq, what) = match (o, r) {
                 (Outcome::Appended { seq, .. }, _) if args.dry_run => {
                     (*seq, "would be appended".to_string())

@@ -162,7 +162,7 @@ pub fn execute(ledger: &Ledger<AnyStore>, req: CliRequest, cli: Cli) -> CliAnswe
                         signatures,
                     });
                 }
-                super::append::run_with(&ctx, a, sources)
+                super::append::run_with(&ctx, a, pactum::batch::Batch::from_sources(sources)?)
             }
             _ => super::dispatch(&ctx, &cli.command),
         }))

@@ -8,6 +8,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use pactum::batch::Batch;
 use pactum::input::{self, Sourced};
 use pactum::ledger::AppendOptions;
 use pactum::model::{AgreementId, ClauseId, Date, RecordedAt};
@@ -369,19 +370,19 @@ pub async fn append(
     if sources.is_empty() {
         return Err(ApiError::bad("no amendment found in the input"));
     }
+    let sources = Batch::from_sources(sources).map_err(Fail::Error)?;
     let answer = app
         .with(true, move |app| {
-            let amendments = append::submissions(&sources);
             let opts = AppendOptions {
                 dry_run,
                 expect_head,
             };
-            match app.ledger.append_signed(&amendments, now, opts) {
+            match app.ledger.append_each(sources.submissions(), now, opts) {
                 Ok(report) => {
                     let retracted = append::retractions(&app.ledger, &sources, &report)?;
                     Ok(Ok(append::report_json(
                         dry_run, &sources, &report, &retracted,
-                    )))
+                    )?))
                 }
                 // A validation conflict: 409, with the CLI's message.
                 Err(e @ (pactum::Error::Refused(_) | pactum::Error::HeadMismatch { .. })) => Ok(

@@ -235,3 +235,97 @@ fn every_flipped_byte_of_the_entry_log_is_caught_by_the_audit_at_its_seq() {
     }
     assert_eq!(audit(&store), Ok(4));
 }
+
+/// A long `append -` (more amendments than a batch holds in memory, and
+/// than a new ledger is judged in memory first) through the binary: a
+/// refusal at its last line names that line and the clause it never added,
+/// and leaves no ledger behind (a new one) or the ledger as it was (an
+/// existing one); without that line it records every amendment; its export
+/// imports (the on-disk path of import, over 10,000 entries) to the same head.
+#[test]
+fn a_long_append_through_the_binary_is_all_or_nothing_and_imports_back() {
+    let n = pactum::place::TRIAL_AMENDMENTS_MAX + 500;
+    assert!(n > pactum::batch::HELD_MAX);
+    let dir = tempfile::tempdir().expect("dir");
+    let mut good = String::new();
+    for i in 0..n as u64 {
+        let agreement = ["alpha", "beta", "gamma"][(i % 3) as usize];
+        // Short amendments: this test is about how many, not how large.
+        let id = numbered_id(i / 3);
+        if i < 3 {
+            good.push_str(&establish_json(agreement, &id));
+        } else {
+            good.push_str(&add_json(
+                agreement,
+                &id,
+                &format!("c{i}"),
+                &[format!("t{i}")],
+            ));
+        }
+        good.push('\n');
+    }
+    let bad_line = r#"{"agreement":"beta","id":"late","title":"Late","effective":"2025-01-01","change":[{"op":"amend","clause":"c1000000","text":"x"}]}"#;
+    let bad = format!("{good}{bad_line}\n");
+    let append = |ledger: &Path, input: &str| {
+        let mut c = pactum(ledger);
+        c.args(["append", "-"]).stdin(std::process::Stdio::piped());
+        let mut child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_string();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(input.as_bytes());
+        });
+        let out = child.wait_with_output().expect("wait");
+        writer.join().expect("writer");
+        out
+    };
+    // A new ledger: refused at the last line, nothing left behind.
+    let new = dir.path().join("new");
+    let out = append(&new, &bad);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(unclean(&err).is_none(), "{err}");
+    assert!(err.contains(&format!("-:{}", n + 1)), "{err}");
+    assert!(
+        err.contains("no amendment of `beta` ever added a clause `c1000000`"),
+        "{err}"
+    );
+    assert!(!new.exists(), "a refused first append leaves no ledger");
+    // The good batch, then the bad one again on the existing ledger.
+    let out = append(&new, &good);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("appended {n} amendments")),
+        "{}",
+        text(&out.stdout)
+    );
+    let export = |ledger: &Path| {
+        let mut c = pactum(ledger);
+        c.arg("export");
+        let out = run(c);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out.stdout
+    };
+    let before = export(&new);
+    let out = append(
+        &new,
+        &format!("{}\n{bad_line}\n", good.lines().last().expect("a line")),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("-:2"), "{}", text(&out.stderr));
+    assert_eq!(export(&new), before, "a refused append changes nothing");
+    // The export, imported into a new folder (judged on disk, not in memory).
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, &before).expect("write export");
+    let copy = dir.path().join("copy");
+    let mut c = pactum(&copy);
+    c.arg("import").arg(&file);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(export(&copy), before);
+}
