@@ -329,3 +329,81 @@ fn a_long_append_through_the_binary_is_all_or_nothing_and_imports_back() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(export(&copy), before);
 }
+
+/// Ctrl-C (a real SIGINT) during a long `append` into an existing ledger,
+/// sent once its first part is staged (its undo journal exists): the
+/// command says nothing was recorded, exits 2, and the ledger is as before
+/// (its export byte for byte; no journal left); the same append then works.
+#[test]
+fn ctrl_c_during_a_long_append_records_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ledger = dir.path().join("ledger");
+    let mut first = String::new();
+    const AGREEMENTS: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
+    for (k, agreement) in AGREEMENTS.iter().enumerate() {
+        first.push_str(&establish_json(agreement, &numbered_id(k as u64)));
+        first.push('\n');
+    }
+    let file = dir.path().join("first.jsonl");
+    std::fs::write(&file, &first).expect("write");
+    let mut c = pactum(&ledger);
+    c.arg("append").arg(&file);
+    assert_eq!(run(c).status.code(), Some(0));
+    let export = || {
+        let mut c = pactum(&ledger);
+        c.arg("export");
+        run(c).stdout
+    };
+    let before = export();
+    // Enough amendments for many staged parts (2,000 amendments each).
+    let mut long = String::new();
+    for i in 4..16_004u64 {
+        let agreement = AGREEMENTS[(i % 4) as usize];
+        long.push_str(&add_json(
+            agreement,
+            &numbered_id(i),
+            &format!("c{i}"),
+            &[format!("t{i}")],
+        ));
+        long.push('\n');
+    }
+    let file = dir.path().join("long.jsonl");
+    std::fs::write(&file, &long).expect("write");
+    let mut c = pactum(&ledger);
+    c.arg("append")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().expect("spawn");
+    let journal = ledger.join("pactum.undo");
+    let started = std::time::Instant::now();
+    while !journal.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no part was staged"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("interrupted (Ctrl-C): nothing was recorded"),
+        "{err}"
+    );
+    assert!(unclean(&err).is_none(), "{err}");
+    assert!(!journal.exists(), "the staged parts were undone");
+    assert_eq!(export(), before, "nothing was recorded");
+    let mut c = pactum(&ledger);
+    c.args(["-q", "append"]).arg(&file);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut c = pactum(&ledger);
+    c.arg("head");
+    assert!(text(&run(c).stdout).starts_with("16004:"));
+}
