@@ -15,6 +15,7 @@
 //! and the rare selector values make the invalid ones it must refuse.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -602,7 +603,7 @@ struct Machine<B: Backend> {
     /// The time passed to the last append.
     clock: i64,
     /// Fresh amendment ids made so far.
-    fresh: usize,
+    fresh: Cell<usize>,
     /// `days[i]` is 2023-12-31 plus `i` days.
     days: &'static [Date],
     stats: ModelStats,
@@ -661,7 +662,7 @@ impl<B: Backend> Machine<B> {
             entries: Vec::new(),
             by_ag: BTreeMap::new(),
             clock: BASE_TIME,
-            fresh: 0,
+            fresh: Cell::new(0),
             days: days(),
             stats: ModelStats::default(),
             checked,
@@ -794,9 +795,9 @@ impl<B: Backend> Machine<B> {
 
     /// One candidate amendment, after the recorded entries and `extra`
     /// (the batch's earlier candidates the model accepts).
-    fn amendment(&mut self, c: &Cand, extra: &[RefEntry]) -> Amendment {
+    fn amendment(&self, c: &Cand, extra: &[RefEntry]) -> Amendment {
         let ag = ag_of(c.ag);
-        let mine = self.mine_with(&ag, extra).into_owned();
+        let mine = self.mine_with(&ag, extra);
         if c.reuse >= 232 && !mine.is_empty() {
             // An id already recorded: the same content, or another title.
             let mut a = pick(&mine, c.reuse as usize / 2).amendment.clone();
@@ -820,8 +821,9 @@ impl<B: Backend> Machine<B> {
             Some(e) if c.eff < 230 => self.plus(e, c.eff as usize % 45),
             _ => self.some_day(c.eff),
         };
-        let id = AmendmentId::new(format!("m{}", self.fresh)).expect("an amendment id");
-        self.fresh += 1;
+        let n = self.fresh.get() + 1;
+        self.fresh.set(n);
+        let id = AmendmentId::new(format!("m{}", n - 1)).expect("an amendment id");
         let mut changes: Vec<Change> = Vec::new();
         let items = std::iter::once(&c.first).chain(c.more.iter().take(CHANGES_MAX - 1));
         for (i, item) in items.enumerate() {
@@ -845,7 +847,7 @@ impl<B: Backend> Machine<B> {
         let mut a = Amendment {
             agreement: ag,
             id,
-            title: format!("Amendment {}", self.fresh),
+            title: format!("Amendment {n}"),
             effective: Some(eff),
             signed: (c.signed >= 230).then(|| self.minus(eff, 1)),
             source: (c.source >= 230).then(|| "https://example.com/deal".to_string()),
@@ -1002,9 +1004,10 @@ impl<B: Backend> Machine<B> {
     fn append(&mut self, s: &Append) {
         let mut extra = Vec::new();
         let mut batch = Vec::new();
+        let mut verdicts = Vec::new();
         for c in std::iter::once(&s.first).chain(s.more.iter().take(BATCH_MAX - 1)) {
             let a = self.amendment(c, &extra);
-            self.judge(&a, &mut extra);
+            verdicts.push(self.judge(&a, &mut extra));
             batch.push(a);
         }
         let n = self.entries.len() as u64;
@@ -1024,13 +1027,25 @@ impl<B: Backend> Machine<B> {
             },
         };
         let now = self.next_time(s.time);
-        self.append_batch(batch, now, opts);
+        self.append_judged(batch, verdicts, now, opts);
     }
 
     /// Appends `batch` and checks every verdict, seq and time against the model.
     fn append_batch(&mut self, batch: Vec<Amendment>, now: i64, opts: AppendOptions) {
         let mut extra = Vec::new();
         let verdicts: Vec<Verdict> = batch.iter().map(|a| self.judge(a, &mut extra)).collect();
+        self.append_judged(batch, verdicts, now, opts);
+    }
+
+    /// [`Machine::append_batch`] with the model's verdicts on `batch`, in
+    /// order, already given.
+    fn append_judged(
+        &mut self,
+        batch: Vec<Amendment>,
+        verdicts: Vec<Verdict>,
+        now: i64,
+        opts: AppendOptions,
+    ) {
         let first_refused = verdicts
             .iter()
             .position(|v| matches!(v, Verdict::Refused(_)));
@@ -1135,8 +1150,8 @@ impl<B: Backend> Machine<B> {
     fn retract(&mut self, ag: Ag, target: u8, time: Clock) {
         let ag = ag_of(ag);
         let target = self.target(target, self.mine(&ag));
-        let id = AmendmentId::new(format!("r{}", self.fresh)).expect("an amendment id");
-        self.fresh += 1;
+        let id = AmendmentId::new(format!("r{}", self.fresh.get())).expect("an amendment id");
+        self.fresh.set(self.fresh.get() + 1);
         let a = Amendment {
             agreement: ag,
             id,
@@ -1195,14 +1210,16 @@ impl<B: Backend> Machine<B> {
             .ledger()
             .agreement_entries(&ag)
             .expect("readable entries");
-        let mine = self.mine(&ag).to_vec();
-        self.compare(&ag, &entries, &mine, at, view);
+        self.compare(&ag, &entries, self.mine(&ag), at, view);
+        self.stats.states += 1;
     }
 
     /// The library's state against the model's, given the agreement's
-    /// entries as the ledger (`entries`) and the model (`mine`) hold them.
+    /// entries as the ledger (`entries`) and the model (`mine`) hold them
+    /// (the caller counts it in `stats.states`: borrowing `mine` from the
+    /// model costs no copy).
     fn compare(
-        &mut self,
+        &self,
         ag: &AgreementId,
         entries: &[Entry],
         mine: &[RefEntry],
@@ -1212,7 +1229,6 @@ impl<B: Backend> Machine<B> {
         let known = known_of(view);
         let lib = projection::state(ag, entries, at, known);
         let model = reference::state(mine, at, view);
-        self.stats.states += 1;
         match (&lib, &model) {
             (Ok(s), Ok(m)) => {
                 assert_eq!(&s.agreement, ag);
@@ -1428,9 +1444,9 @@ impl<B: Backend> Machine<B> {
                 .ledger()
                 .agreement_entries(&ag)
                 .expect("readable entries");
-            let mine = self.mine(&ag).to_vec();
+            let mine = self.mine(&ag);
             assert_eq!(lib.len(), mine.len());
-            for (l, m) in lib.iter().zip(&mine) {
+            for (l, m) in lib.iter().zip(mine) {
                 assert_eq!(l.seq, m.seq);
                 assert_eq!(l.recorded_at, RecordedAt(m.recorded_at));
                 assert_eq!(l.amendment, m.amendment);
@@ -1471,12 +1487,12 @@ impl<B: Backend> Machine<B> {
                 .ledger()
                 .agreement_entries(&ag)
                 .expect("readable entries");
-            let mine = self.mine(&ag).to_vec();
             for view in &views {
                 for at in &dates {
-                    self.compare(&ag, &entries, &mine, *at, *view);
+                    self.compare(&ag, &entries, self.mine(&ag), *at, *view);
                 }
             }
+            self.stats.states += views.len() * dates.len();
         }
     }
 }

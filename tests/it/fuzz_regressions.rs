@@ -131,6 +131,41 @@ fn model_inputs_replay() {
     assert!(total.reopens > 0 && total.proofs > 0 && total.tampers > 0 && total.exports > 0);
 }
 
+/// How long the model's programs are when the fuzzer cuts its inputs at
+/// `-max_len` (the README's choice of length): the steps and entries of
+/// the seeds (and of the live corpus `fuzz/corpus/model`, when there is
+/// one) cut at 64, 128, 256 and 1024 bytes. Run with
+/// `cargo test --test it model_program_lengths -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints figures for the README; nothing to assert"]
+fn model_program_lengths() {
+    for (kind, dir) in [("seeds", "seeds"), ("live corpus", "corpus")] {
+        let inputs: Vec<Vec<u8>> = files(dir, "model")
+            .iter()
+            .map(|f| std::fs::read(f).expect("a readable input"))
+            .collect();
+        if inputs.is_empty() {
+            continue;
+        }
+        for len in [64, 128, 256, 1024] {
+            let mut total = checks::ModelStats::default();
+            let mut longest = 0;
+            for d in &inputs {
+                let s = checks::run_model(&d[..d.len().min(len)]);
+                longest = longest.max(s.steps);
+                total.add(&s);
+            }
+            let n = inputs.len() as f64;
+            println!(
+                "  {kind} ({} inputs) cut at {len} bytes: {:.1} steps, {:.1} entries on average, {longest} steps at most",
+                inputs.len(),
+                total.steps as f64 / n,
+                total.entries as f64 / n,
+            );
+        }
+    }
+}
+
 /// The same programs on sled (fewer: each run writes a ledger to disk).
 #[test]
 fn model_sled_inputs_replay() {
