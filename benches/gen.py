@@ -162,7 +162,7 @@ def later(a):
 
 def histories(args):
     rng = random.Random(args.seed)
-    plans = [(f"agr-{i:05d}", args.amendments) for i in range(args.agreements)]
+    plans = [(f"{args.prefix}-{i:05d}", args.amendments) for i in range(args.agreements)]
     if args.long:
         plans.append(("long-agreement", args.long))
     agreements = [Agreement(slug, random.Random(rng.random()), datetime.date(2000, 1, 3))
@@ -200,6 +200,7 @@ def main():
     p.add_argument("--amendments", type=int, required=True)
     p.add_argument("--long", type=int, default=0, help="one more agreement with this many amendments")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--prefix", default="agr", help="agreement ids are PREFIX-00000, …")
     p.add_argument("--jsonl", required=True)
     p.add_argument("--git", help="also write a git fast-import stream")
     args = p.parse_args()
