@@ -723,6 +723,18 @@ pub fn parse_jsonl_each(
     let mut buf = Vec::new();
     let mut line_no: u32 = 0;
     loop {
+        // Blank lines (a lone `\n`) are skipped in bulk, without a read each.
+        let blanks = reader
+            .fill_buf()
+            .map_err(|e| input_error(file, Some(line_no + 1), None, format!("cannot read: {e}")))?
+            .iter()
+            .take_while(|&&b| b == b'\n')
+            .count();
+        if blanks > 0 {
+            reader.consume(blanks);
+            line_no = line_no.saturating_add(blanks as u32);
+            continue;
+        }
         buf.clear();
         line_no += 1;
         let n = (&mut reader)

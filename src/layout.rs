@@ -714,22 +714,26 @@ pub fn decode_page<S: Store + ?Sized>(
         return Err(bad(format!("a page of {} bytes", bytes.len())));
     }
     let mut out = Vec::with_capacity(refs.len() / 16);
-    let mut entry: Option<Entry> = None;
+    // The entries this page names, each read once (an amendment whose
+    // changes fall on several dates is named at several places of a page).
+    let mut read: Vec<Entry> = Vec::new();
     for r in refs.chunks_exact(16) {
         let packed = u32::from_be_bytes([r[0], r[1], r[2], r[3]]);
         let seq = u64::from_be_bytes(r[4..12].try_into().unwrap_or([0xff; 8]));
         let pos = u32::from_be_bytes([r[12], r[13], r[14], r[15]]);
         let date = Date::from_packed(packed)
             .ok_or_else(|| bad(format!("step date {packed} is no date")))?;
-        if entry.as_ref().is_none_or(|e| e.seq != seq) {
-            entry = Some(
-                read_entry(store, seq)?
-                    .ok_or_else(|| bad(format!("it names seq {seq}, which is not recorded")))?,
-            );
-        }
-        let Some(e) = entry.as_ref() else {
-            continue;
+        let at = match read.iter().position(|e| e.seq == seq) {
+            Some(at) => at,
+            None => {
+                read.push(
+                    read_entry(store, seq)?
+                        .ok_or_else(|| bad(format!("it names seq {seq}, which is not recorded")))?,
+                );
+                read.len() - 1
+            }
         };
+        let e = &read[at];
         let a = &e.amendment;
         let change = a
             .changes
