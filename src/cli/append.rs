@@ -76,16 +76,19 @@ pub(crate) fn locate_in<S: Store>(
     match e {
         Error::Refused(r) => {
             let location = batch.location(r.index);
-            // The refused amendment and those before it (read back again: a
-            // long batch waits in its spool).
-            let before: Vec<Submission> = batch
-                .submissions()
-                .take(r.index.saturating_add(1))
-                .filter_map(Result::ok)
-                .collect();
-            let hint = before
-                .get(r.index)
-                .and_then(|s| unknown_clause_hint(ledger, &before[..r.index], &s.amendment, &r))
+            // The refused amendment, and the earlier ones of its agreement
+            // (read back again: a long batch waits in its spool).
+            let refused = batch.submissions().nth(r.index).and_then(Result::ok);
+            let hint = refused
+                .and_then(|s| {
+                    let before: Vec<Submission> = batch
+                        .submissions()
+                        .take(r.index)
+                        .filter_map(Result::ok)
+                        .filter(|b| b.amendment.agreement == s.amendment.agreement)
+                        .collect();
+                    unknown_clause_hint(ledger, &before, &s.amendment, &r)
+                })
                 .unwrap_or_default();
             Error::Input {
                 location,
