@@ -195,14 +195,14 @@ impl Batch {
         if self.spool.is_none() && self.held.len() >= HELD_MAX {
             let mut spool = Spool::new()?;
             for h in self.held.drain(..) {
-                spool.push(&[&encode(&h)?])?;
+                spool.push(&[&encode(h)?])?;
             }
             self.held = Vec::new();
             self.spool = Some(spool);
         }
         match &mut self.spool {
             Some(spool) => {
-                let bytes = encode(&submission).map_err(|e| match e {
+                let bytes = encode(submission).map_err(|e| match e {
                     Error::Input { message, .. } => Error::Input {
                         location: location(&self.files, from),
                         message,
@@ -275,12 +275,12 @@ fn location(files: &[String], f: From) -> Location {
 
 /// A submission's spooled bytes: an entry (seq 0, time 0) holding it, in
 /// the entry format (`docs/format.md` §7), which keeps keys and lines.
-fn encode(s: &Submission) -> Result<Vec<u8>, Error> {
+fn encode(s: Submission) -> Result<Vec<u8>, Error> {
     let entry = Entry {
         seq: 0,
         recorded_at: RecordedAt(0),
-        amendment: s.amendment.clone(),
-        signatures: s.signatures.clone(),
+        amendment: s.amendment,
+        signatures: s.signatures,
     };
     codec::encode_entry(&entry).map_err(|e| Error::Input {
         location: Location {

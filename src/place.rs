@@ -232,7 +232,8 @@ pub fn append_each<I: Iterator<Item = Result<Submission, Error>>>(
     if holds {
         let ledger = Ledger::open(store.expect("checked: a store holds the ledger"))?;
         let appended = ledger.append_each(each(), now, opts);
-        settle(path, ledger, &appended, opts.dry_run);
+        drop(ledger);
+        settle(path, written(&appended, opts.dry_run));
         return appended;
     }
     if opts.dry_run || each().size_hint().0 <= TRIAL_AMENDMENTS_MAX {
@@ -253,31 +254,31 @@ pub fn append_each<I: Iterator<Item = Result<Submission, Error>>>(
         // it is dropped); a writer waiting for the lock then creates anew.
         remove_new_ledger(path, place == Place::Missing);
     }
-    settle(path, ledger, &appended, opts.dry_run);
+    drop(ledger);
+    settle(path, written(&appended, opts.dry_run));
     appended
 }
 
-/// Closes a sled ledger after an append and, when it wrote at least
-/// [`SETTLE_ENTRIES_MIN`](crate::limits::SETTLE_ENTRIES_MIN) entries, opens
-/// the folder once more (sled writes its recovery snapshot as it opens), so
-/// that the cost of replaying what was written falls on this long command,
-/// not on the user's next one. Best effort: the entries are durable already,
-/// and if another process holds the folder by now, it has done the replay.
-fn settle<S: Store>(
-    path: &Path,
-    ledger: Ledger<S>,
-    appended: &Result<AppendReport, Error>,
-    dry_run: bool,
-) {
-    drop(ledger);
-    let (Ok(report), false) = (appended, dry_run) else {
-        return;
-    };
-    let written = report
-        .outcomes
-        .iter()
-        .filter(|o| matches!(o, crate::ledger::Outcome::Appended { .. }))
-        .count() as u64;
+/// The entries an append wrote (none for a dry run or a refusal).
+fn written(appended: &Result<AppendReport, Error>, dry_run: bool) -> u64 {
+    match appended {
+        Ok(report) if !dry_run => report
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, crate::ledger::Outcome::Appended { .. }))
+            .count() as u64,
+        _ => 0,
+    }
+}
+
+/// After a process closed the sled ledger at `path`, having written
+/// `written` entries: from [`SETTLE_ENTRIES_MIN`](crate::limits::SETTLE_ENTRIES_MIN)
+/// on, opens the folder once more (sled writes its recovery snapshot as it
+/// opens), so that the cost of replaying what was written falls on this long
+/// command, not on the user's next one. Best effort: the entries are durable
+/// already, and if another process holds the folder by now, it has done the
+/// replay.
+fn settle(path: &Path, written: u64) {
     if written >= crate::limits::SETTLE_ENTRIES_MIN {
         drop(SledStore::open(path, Duration::ZERO));
     }
@@ -427,9 +428,8 @@ pub fn import(
         return Ok(Imported::BadLedger(report));
     }
     drop(ledger);
-    if pg.is_none() && head.count >= crate::limits::SETTLE_ENTRIES_MIN {
-        // As after a long append (`settle`): sled's replay happens now.
-        drop(SledStore::open(path, Duration::ZERO));
+    if pg.is_none() {
+        settle(path, head.count);
     }
     Ok(Imported::Done(head))
 }
